@@ -1,0 +1,1 @@
+"""Ladder: the loyalty service (domain features plus the app wiring around them)."""

@@ -1,0 +1,64 @@
+"""The composition root: create_app(settings) wires routes, ORM and HTTP client."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+import httpx
+from starlette.applications import Starlette
+from starlette.routing import Route
+from tortoise import Tortoise
+
+from api.db import tortoise_config
+from api.http import cors, health
+from api.http.graphql import LadderGraphQL
+from api.settings import Settings
+from schema import build_schema
+
+
+class State(TypedDict):
+    http: httpx.AsyncClient
+
+
+def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
+    """The ASGI app. Tests that own the ORM themselves pass manage_orm=False."""
+    schema = build_schema(
+        max_depth=settings.max_query_depth,
+        max_tokens=settings.max_query_tokens,
+        max_aliases=settings.max_aliases,
+        max_page_size=settings.max_page_size,
+        introspection=settings.introspection_enabled,
+        field_suggestions=not settings.is_production,
+    )
+    graphql = LadderGraphQL(schema, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        if manage_orm:
+            await Tortoise.init(
+                config=tortoise_config(settings.database_url),
+                _enable_global_fallback=True,  # requests run in other tasks than this
+            )
+        try:
+            async with httpx.AsyncClient(
+                timeout=httpx.Timeout(settings.http_timeout_seconds)
+            ) as http:
+                yield {"http": http}
+        finally:
+            if manage_orm:
+                await Tortoise.close_connections()
+
+    return Starlette(
+        routes=[
+            Route(
+                "/graphql",
+                graphql,
+                methods=["GET", "POST"],
+                max_body_size=settings.max_body_bytes,
+            ),
+            Route("/graphql", cors.preflight, methods=["OPTIONS"]),
+            Route("/healthz", health.healthz),
+            Route("/readyz", health.readyz),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,250 @@
+"""The `ladder` command: serve, migrate, manage stores, seed the demo."""
+
+import asyncio
+import json
+import sys
+import webbrowser
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+from uuid import UUID
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.panel import Panel
+from tortoise import Tortoise
+from tortoise.exceptions import BaseORMException
+
+from api import db
+from api.core.errors import DomainError
+from api.settings import Settings
+
+app = typer.Typer(help="Ladder, the headless loyalty engine.", no_args_is_help=True)
+store_app = typer.Typer(
+    help="Create stores and manage their API keys.", no_args_is_help=True
+)
+schema_app = typer.Typer(help="The committed GraphQL SDL.", no_args_is_help=True)
+migrations_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+app.add_typer(schema_app, name="schema")
+app.add_typer(migrations_app, name="migrations")
+
+console = Console(stderr=True)
+T = TypeVar("T")
+
+SDL_PATH = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
+
+
+class CliError(Exception):
+    """A failure to report as one line."""
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise CliError(
+            f"invalid setting LADDER_{field.upper()}: {first['msg']}"
+        ) from error
+
+
+def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run one async command; every expected failure becomes one line and exit 1."""
+    try:
+        return asyncio.run(work())
+    except CliError as error:
+        _fail(str(error))
+    except DomainError as error:
+        _fail(error.message)
+    except (BaseORMException, OSError) as error:
+        _fail(f"database: {error}. Is LADDER_DATABASE_URL right, and migrated?")
+    raise AssertionError("unreachable")
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+async def _with_orm(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    db.ensure_sqlite_dir(settings.database_url)
+    await Tortoise.init(config=db.tortoise_config(settings.database_url))
+    try:
+        return await work()
+    finally:
+        await Tortoise.close_connections()
+
+
+def _print_json(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    settings = _settings()
+    _run(lambda: db.migrate(settings))
+    console.print("migrations applied", highlight=False)
+
+
+@app.command()
+def serve(
+    demo: Annotated[
+        bool, typer.Option(help="Seed the demo store and print its keys.")
+    ] = False,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open GraphiQL in a browser.")
+    ] = False,
+    host: Annotated[
+        str | None, typer.Option(help="Interface (default LADDER_HOST).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default PORT or 8000).")
+    ] = None,
+) -> None:
+    """Migrate, then serve the GraphQL API."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    _run(lambda: db.migrate(settings))
+    url = f"http://{host}:{port}/graphql"
+    if demo:
+        from api.demo import seed_demo
+
+        credentials = _run(lambda: _with_orm(settings, seed_demo))
+        console.print(
+            Panel.fit(
+                f"GraphQL + GraphiQL  {url}\n\n"
+                f"Secret key       {credentials.secret_key}\n"
+                f"Publishable key  {credentials.publishable_key}\n\n"
+                "In GraphiQL, open Headers and paste:\n"
+                f'{{"Authorization": "Bearer {credentials.secret_key}"}}\n'
+                "then run:  { store { name currency } customers(first: 5) "
+                "{ edges { node { email isEnrolled } } } }",
+                title="Ladder demo store",
+            ),
+            highlight=False,
+        )
+    if open_browser and settings.graphiql_enabled:
+        webbrowser.open(url)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command("demo")
+def demo_command() -> None:
+    """Seed the demo store (or give it fresh keys) and print its credentials."""
+    from api.demo import seed_demo
+
+    settings = _settings()
+    credentials = _run(lambda: _with_orm(settings, seed_demo))
+    _print_json(
+        {
+            "store_id": credentials.store_id,
+            "secret_key": credentials.secret_key,
+            "publishable_key": credentials.publishable_key,
+        }
+    )
+
+
+@store_app.command("create")
+def store_create(
+    name: Annotated[str, typer.Option(help="Display name.")],
+    currency: Annotated[str, typer.Option(help="ISO 4217 code, e.g. EUR.")],
+    timezone: Annotated[
+        str, typer.Option(help="IANA zone, e.g. Europe/Paris.")
+    ] = "UTC",
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Browser origin allowed for the publishable key (repeatable)."
+        ),
+    ] = None,
+) -> None:
+    """Create a store and print its keys as JSON (the secret key is shown only now)."""
+    from api.stores import service
+
+    settings = _settings()
+
+    async def work() -> dict[str, Any]:
+        issued = await service.create_store(
+            name=name,
+            currency=currency,
+            timezone=timezone,
+            allowed_origins=origin or [],
+        )
+        return {
+            "store_id": str(issued.store.id),
+            "secret_key": issued.secret_key,
+            "publishable_key": issued.publishable_key,
+        }
+
+    _print_json(_run(lambda: _with_orm(settings, work)))
+
+
+@store_app.command("rotate-key")
+def store_rotate_key(
+    store: Annotated[str, typer.Option(help="The store id.")],
+    kind: Annotated[str, typer.Option(help="secret or publishable.")] = "secret",
+) -> None:
+    """Revoke the store's active keys of a kind and print the new key as JSON."""
+    from api.stores import service
+    from api.stores.models import KeyKind
+
+    settings = _settings()
+    try:
+        key_kind = KeyKind(kind)
+        store_id = UUID(store)
+    except ValueError:
+        _fail("--store must be a store id and --kind secret or publishable")
+
+    async def work() -> dict[str, Any]:
+        row = await service.get_store(store_id)
+        key = await service.rotate_key(row, key_kind)
+        return {"store_id": str(row.id), "kind": key_kind.value, "key": key}
+
+    _print_json(_run(lambda: _with_orm(settings, work)))
+
+
+@schema_app.command("export")
+def schema_export(
+    check: Annotated[
+        bool,
+        typer.Option(help="Fail if schema/schema.graphql differs instead of writing."),
+    ] = False,
+) -> None:
+    """Write the SDL to schema/schema.graphql (or check it is up to date)."""
+    from schema import sdl
+
+    current = sdl()
+    if check:
+        committed = SDL_PATH.read_text() if SDL_PATH.exists() else ""
+        if committed != current:
+            _fail("schema/schema.graphql is stale: run `ladder schema export`")
+        console.print("schema/schema.graphql is up to date", highlight=False)
+        return
+    SDL_PATH.write_text(current)
+    console.print(f"wrote {SDL_PATH}", highlight=False)
+
+
+@migrations_app.command("check")
+def migrations_check() -> None:
+    """Fail if the models changed without a migration."""
+    pending = _run(db.pending_model_changes)
+    if pending:
+        _fail(
+            "models and migrations drift: run "
+            "`tortoise -c api.db.TORTOISE_ORM makemigrations` and commit "
+            f"({', '.join(pending)})"
+        )
+    console.print("migrations match the models", highlight=False)
+
+
+def main() -> None:
+    app()

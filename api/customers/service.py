@@ -1,0 +1,171 @@
+"""Customers of a store: upsert from any platform, enrolment, search and erasure."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from uuid import UUID
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from api.core.clock import utc_now
+from api.customers import rules
+from api.customers.errors import CustomerNotFoundError
+from api.customers.models import Customer, CustomerIdentity, Platform
+from api.stores.models import Store
+
+
+class CustomerSort(StrEnum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    EMAIL = "email"
+    LAST_NAME = "last_name"
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    customer: Customer
+    created: bool
+
+
+def active(store: Store) -> QuerySet[Customer]:
+    """The store's customers, without those whose data was erased."""
+    return Customer.filter(store_id=store.id, erased_at__isnull=True)
+
+
+async def get(store: Store, customer_id: UUID) -> Customer:
+    """One of the store's customers; another store's id is simply not found."""
+    customer = await active(store).get_or_none(id=customer_id)
+    if customer is None:
+        raise CustomerNotFoundError()
+    return customer
+
+
+async def find_by_external_id(
+    store: Store, *, platform: Platform, external_id: str
+) -> Customer | None:
+    return await active(store).get_or_none(
+        identities__platform=platform,
+        identities__external_id=external_id.strip(),
+    )
+
+
+def search(
+    store: Store,
+    *,
+    text: str | None = None,
+    enrolled: bool | None = None,
+    sort: CustomerSort = CustomerSort.CREATED_AT,
+    descending: bool = True,
+) -> QuerySet[Customer]:
+    """Customers matching a text (email, name or exact external id), newest first."""
+    query = active(store)
+    if enrolled is not None:
+        query = query.filter(enrolled=enrolled)
+    if text and text.strip():
+        needle = text.strip()
+        by_external_id = CustomerIdentity.filter(
+            store_id=store.id, external_id=needle
+        ).values("customer_id")
+        query = query.filter(
+            Q(email__icontains=needle)
+            | Q(first_name__icontains=needle)
+            | Q(last_name__icontains=needle)
+            | Q(id__in=Subquery(by_external_id))
+        )
+    order = f"-{sort.value}" if descending else sort.value
+    # The id breaks ties so pages never overlap or skip rows.
+    return query.order_by(order, "-id" if descending else "id")
+
+
+async def upsert(
+    store: Store,
+    *,
+    platform: Platform,
+    external_id: str,
+    changes: rules.CustomerChanges,
+) -> UpsertResult:
+    """Create the customer known by this external id, or update the one that exists.
+
+    Repeating the call changes nothing more; two concurrent first calls still
+    make one customer (the identity's unique constraint decides the race).
+    """
+    external_id = rules.clean_external_id(external_id)
+    values = rules.clean_changes(changes, today=utc_now().date())
+    existing = await find_by_external_id(
+        store, platform=platform, external_id=external_id
+    )
+    if existing is not None:
+        return UpsertResult(await _apply(existing, values), created=False)
+    try:
+        async with in_transaction():  # a savepoint: a lost race rolls back only this
+            customer = await Customer.create(store=store, **values)  # type: ignore[arg-type]
+            await CustomerIdentity.create(
+                store=store,
+                customer=customer,
+                platform=platform,
+                external_id=external_id,
+            )
+    except IntegrityError:
+        winner = await find_by_external_id(
+            store, platform=platform, external_id=external_id
+        )
+        if winner is None:  # the identity belongs to an erased customer
+            raise
+        return UpsertResult(await _apply(winner, values), created=False)
+    return UpsertResult(customer, created=True)
+
+
+async def update(
+    store: Store, customer_id: UUID, *, changes: rules.CustomerChanges
+) -> Customer:
+    customer = await get(store, customer_id)
+    return await _apply(customer, rules.clean_changes(changes, today=utc_now().date()))
+
+
+async def enroll(store: Store, customer_id: UUID) -> Customer:
+    """Enrol a customer in the programme; enrolling twice keeps the first date."""
+    customer = await get(store, customer_id)
+    if not customer.enrolled:
+        customer.enrolled = True
+        customer.enrolled_at = utc_now()
+        await customer.save(update_fields=["enrolled", "enrolled_at", "updated_at"])
+    return customer
+
+
+async def erase(store: Store, customer_id: UUID) -> UUID:
+    """Erase a customer's personal data; their ledger stays, anonymised."""
+    customer = await get(store, customer_id)
+    customer.email = None
+    customer.first_name = None
+    customer.last_name = None
+    customer.birthday = None
+    customer.marketing_consent = False
+    customer.erased_at = utc_now()
+    await customer.save()
+    await CustomerIdentity.filter(store_id=store.id, customer_id=customer.id).delete()
+    return customer.id
+
+
+async def identities_by_customer(
+    store: Store, customer_ids: list[UUID]
+) -> dict[UUID, list[CustomerIdentity]]:
+    found: dict[UUID, list[CustomerIdentity]] = {cid: [] for cid in customer_ids}
+    rows = await CustomerIdentity.filter(
+        store_id=store.id, customer_id__in=customer_ids
+    ).order_by("created_at")
+    for row in rows:
+        found[row.customer_id].append(row)  # type: ignore[index]
+    return found
+
+
+async def _apply(customer: Customer, values: dict[str, object]) -> Customer:
+    changed = [
+        name for name, value in values.items() if getattr(customer, name) != value
+    ]
+    if changed:
+        for name in changed:
+            setattr(customer, name, values[name])
+        await customer.save(update_fields=[*changed, "updated_at"])
+    return customer

@@ -1,0 +1,68 @@
+"""Database wiring: the Tortoise config, migrations and the drift check."""
+
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api.migrate import migrate as tortoise_migrate
+from tortoise.migrations.autodetector import MigrationAutodetector
+
+from api.settings import Settings
+
+APP_LABEL = "ladder"
+
+# Every module holding models; one app label, one migrations package.
+MODEL_MODULES = [
+    "api.stores.models",
+    "api.customers.models",
+]
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """The Tortoise config for a database URL (the same models on every backend)."""
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            APP_LABEL: {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "api.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def ensure_sqlite_dir(database_url: str) -> None:
+    """Create the folder of an embedded SQLite file so a fresh checkout just runs."""
+    if database_url.startswith("sqlite://"):
+        path = database_url.removeprefix("sqlite://").split("?", 1)[0]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def migrate(settings: Settings) -> None:
+    """Apply every pending migration to the configured database."""
+    ensure_sqlite_dir(settings.database_url)
+    try:
+        await tortoise_migrate(config=tortoise_config(settings.database_url))
+    finally:
+        await Tortoise.close_connections()
+
+
+async def pending_model_changes() -> list[str]:
+    """Names of migrations `makemigrations` would write; empty when models match."""
+    config = tortoise_config("sqlite://:memory:")
+    await Tortoise.init(config=config)
+    try:
+        if Tortoise.apps is None:
+            raise RuntimeError("Tortoise did not load the apps")
+        writers = await MigrationAutodetector(Tortoise.apps, config["apps"]).changes()
+        return [f"{w.app_label}.{w.name}" for w in writers]
+    finally:
+        await Tortoise.close_connections()
+
+
+# For the `tortoise` CLI (`tortoise -c api.db.TORTOISE_ORM makemigrations`).
+TORTOISE_ORM = tortoise_config("sqlite://:memory:")

@@ -1,0 +1,110 @@
+"""The /graphql endpoint: strawberry's ASGI view with Ladder's credentials and CORS."""
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import strawberry
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.typevars import RootValue
+
+from api.settings import Settings
+from api.stores import service as stores
+from api.stores.errors import AuthCode, AuthError
+from api.stores.service import Principal
+from schema.context import Context
+
+CUSTOMER_TOKEN_HEADER = "x-ladder-customer-token"
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+
+class LadderGraphQL(GraphQL[Context, RootValue]):
+    """Authenticates once per request and hands resolvers a typed Context."""
+
+    def __init__(self, schema: strawberry.Schema, settings: Settings):
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            allow_queries_via_get=True,
+            multipart_uploads_enabled=False,
+        )
+        self.settings = settings
+
+    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+        context = Context(settings=self.settings)
+        if _prefers_graphql_response_json(request):
+            response.media_type = GRAPHQL_RESPONSE_JSON
+        origin = request.headers.get("origin")
+        try:
+            principal = await _authenticate(request)
+            if principal is not None and origin and _is_cross_origin(request, origin):
+                _check_origin(principal, origin)
+                response.headers["access-control-allow-origin"] = origin
+                response.headers["vary"] = "Origin"
+            context.principal = principal
+        except AuthError as error:
+            context.auth_error = error
+        return context
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
+        result = await super().execute_single(*args, **kwargs)
+        sub_response: Response = kwargs["sub_response"]
+        # GraphQL over HTTP: a document that fails to parse or validate is a bad
+        # request (400) for clients that accept application/graphql-response+json;
+        # legacy application/json clients keep getting 200.
+        if (
+            sub_response.media_type == GRAPHQL_RESPONSE_JSON
+            and result.data is None
+            and result.errors
+            and all(error.path is None for error in result.errors)
+        ):
+            sub_response.status_code = 400
+        return result
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type:
+            response.headers["content-type"] = sub_response.media_type
+        return response
+
+
+async def _authenticate(request: Request) -> Principal | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise AuthError(AuthCode.UNAUTHENTICATED, "Use `Authorization: Bearer <key>`.")
+    principal = await stores.authenticate(key.strip())
+    token = request.headers.get(CUSTOMER_TOKEN_HEADER)
+    if token:
+        principal = stores.identify_shopper(principal, token.strip())
+    return principal
+
+
+def _is_cross_origin(request: Request, origin: str) -> bool:
+    here = urlsplit(str(request.base_url))
+    return origin.lower() != f"{here.scheme}://{here.netloc}".lower()
+
+
+def _check_origin(principal: Principal, origin: str) -> None:
+    if principal.is_secret:
+        raise AuthError(
+            AuthCode.FORBIDDEN,
+            "Secret keys are for servers; browsers must use a publishable key.",
+        )
+    if origin.lower() not in principal.allowed_origins:
+        raise AuthError(
+            AuthCode.FORBIDDEN,
+            f"Origin {origin} is not allowed for this publishable key.",
+        )
+
+
+def _prefers_graphql_response_json(request: Request) -> bool:
+    return GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "")

@@ -1,0 +1,71 @@
+"""Settings from the environment (prefix ``LADDER_``), read once and passed down."""
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path(".ladder")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+    TEST = "test"
+
+
+class Settings(BaseSettings):
+    """Everything Ladder reads from its environment. Build one, pass it down."""
+
+    model_config = SettingsConfigDict(env_prefix="LADDER_", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = Field(
+        default=f"sqlite://{DEFAULT_DATA_DIR}/ladder.sqlite3",
+        description="sqlite://PATH (embedded default) or postgres://USER@HOST/DB.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, validation_alias="PORT")
+
+    # GraphQL limits (see docs/security.md); starting points from graphql-armor
+    # and GitHub's API, written down here so operators can tune them.
+    graphql_ide: bool | None = Field(
+        default=None, description="Serve GraphiQL; defaults to on outside production."
+    )
+    introspection: bool | None = Field(
+        default=None,
+        description="Allow introspection; defaults to on outside production.",
+    )
+    max_query_depth: int = 10
+    max_query_tokens: int = 2000
+    max_aliases: int = 15
+    max_body_bytes: int = 100_000
+    max_page_size: int = 100
+
+    # Customer tokens minted for storefronts live this long unless asked otherwise.
+    customer_token_ttl_seconds: int = 3600
+    customer_token_max_ttl_seconds: int = 30 * 24 * 3600
+
+    http_timeout_seconds: float = 10.0
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise ValueError("use sqlite://PATH or postgres://USER@HOST:PORT/DB")
+        return value.replace("postgresql://", "postgres://", 1)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return not self.is_production if self.graphql_ide is None else self.graphql_ide
+
+    @property
+    def introspection_enabled(self) -> bool:
+        if self.introspection is None:
+            return not self.is_production
+        return self.introspection

@@ -1,0 +1,87 @@
+"""The GraphQL schema: root types assembled from the features, plus the limits."""
+
+import strawberry
+from graphql import ASTValidationRule
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.extensions.base_extension import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+
+from schema.core.errors import MaskUnexpectedErrors
+from schema.customers.mutations import CustomerMutation
+from schema.customers.queries import CustomerQuery
+from schema.stores.mutations import StoreMutation
+from schema.stores.queries import StoreQuery
+
+
+@strawberry.type(description="Everything a storefront or back office can read.")
+class Query(StoreQuery, CustomerQuery):
+    pass
+
+
+@strawberry.type(
+    description="Everything that changes data. Payloads carry `userErrors`."
+)
+class Mutation(StoreMutation, CustomerMutation):
+    pass
+
+
+def build_schema(
+    *,
+    max_depth: int = 10,
+    max_tokens: int = 2000,
+    max_aliases: int = 15,
+    max_page_size: int = 100,
+    introspection: bool = True,
+    field_suggestions: bool = True,
+) -> strawberry.Schema:
+    """The schema with its limits; the SDL is the same whatever the limits."""
+    rules: list[type[ASTValidationRule]] = [
+        *_rule_classes(QueryDepthLimiter(max_depth=max_depth)),
+        *_rule_classes(MaxAliasesLimiter(max_alias_count=max_aliases)),
+    ]
+    if not introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+
+    # Rules are built once and wrapped in a fixed class: a factory per request
+    # would defeat the validation cache (see research/stack.md §2.2).
+    class Limits(AddValidationRules):
+        def __init__(self) -> None:
+            super().__init__(rules)
+
+    class Tokens(MaxTokensLimiter):
+        def __init__(self) -> None:
+            super().__init__(max_token_count=max_tokens)
+
+    extensions: list[type[SchemaExtension]] = [
+        Tokens,
+        ParserCache,
+        Limits,
+        ValidationCache,
+        MaskUnexpectedErrors,
+    ]
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(
+            relay_max_results=max_page_size,
+            disable_field_suggestions=not field_suggestions,
+        ),
+    )
+
+
+def _rule_classes(extension: AddValidationRules) -> list[type[ASTValidationRule]]:
+    return list(extension.validation_rules)
+
+
+def sdl() -> str:
+    """The schema as SDL, as committed in schema/schema.graphql."""
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,84 @@
+"""How failures reach clients: top-level errors, payload errors, masked bugs."""
+
+import logging
+from collections.abc import Callable
+from enum import Enum
+from typing import Any, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from api.core.errors import DomainError, MultipleDomainError
+
+logger = logging.getLogger("ladder.graphql")
+
+
+class ApiError(Exception):
+    """A top-level GraphQL error with a stable `extensions.code` (never masked)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.extensions = {"code": code}
+
+
+def unauthenticated(message: str = "Authentication required.") -> ApiError:
+    return ApiError("UNAUTHENTICATED", message)
+
+
+def forbidden(message: str = "This key may not do that.") -> ApiError:
+    return ApiError("FORBIDDEN", message)
+
+
+@strawberry.interface(description="A problem with the input of a mutation.")
+class UserError:
+    field: str | None = strawberry.field(
+        description="The input field at fault (camelCase), or null for the whole input."
+    )
+    message: str = strawberry.field(description="What went wrong, for developers.")
+
+
+E = TypeVar("E")
+
+
+def user_errors(error: DomainError, build: Callable[[DomainError], E]) -> list[E]:
+    """Payload errors for a domain failure (several when several inputs were bad)."""
+    errors = error.errors if isinstance(error, MultipleDomainError) else [error]
+    return [build(item) for item in errors]
+
+
+def graphql_code(enum_type: type[Enum], error: DomainError) -> Any:
+    """The GraphQL enum member mirroring a domain error code (same member name)."""
+    return enum_type[error.code.name]
+
+
+def _is_expected(error: GraphQLError) -> bool:
+    # Syntax and validation errors carry no original error; ApiErrors are ours.
+    original = error.original_error
+    return original is None or isinstance(original, ApiError)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Hide bugs behind one generic message; keep the error codes clients rely on."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=self._should_mask)
+
+    @staticmethod
+    def _should_mask(error: GraphQLError) -> bool:
+        if _is_expected(error):
+            return False
+        logger.error(
+            "unexpected error at %s",
+            ".".join(str(p) for p in error.path or ()),
+            exc_info=error.original_error,
+        )
+        return True
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return GraphQLError(
+            message=self.error_message,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR"},
+        )

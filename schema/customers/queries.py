@@ -1,0 +1,111 @@
+from collections.abc import AsyncIterable
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from api.customers import service
+from api.customers.errors import CustomerNotFoundError
+from api.customers.models import Platform as PlatformValue
+from api.customers.service import CustomerSort
+from schema.context import Info
+from schema.core.permissions import IsAuthenticated, IsSecretKey, caller
+from schema.core.relay import decode_id
+from schema.customers.types import Customer, CustomerConnection, Platform
+
+
+@strawberry.enum(description="How to order a list of customers.")
+class CustomerSortKey(Enum):
+    CREATED_AT = strawberry.enum_value(
+        "created_at", description="When Ladder first knew them."
+    )
+    UPDATED_AT = strawberry.enum_value(
+        "updated_at", description="Last change to the record."
+    )
+    EMAIL = strawberry.enum_value("email", description="Email address, alphabetically.")
+    LAST_NAME = strawberry.enum_value(
+        "last_name", description="Family name, alphabetically."
+    )
+
+
+@strawberry.type
+class CustomerQuery:
+    @strawberry.field(
+        permission_classes=[IsSecretKey],
+        description="One customer of the store by id; null when there is none.",
+    )
+    async def customer(self, info: Info, id: relay.GlobalID) -> Customer | None:
+        customer_id = decode_id(id, "Customer")
+        if customer_id is None:
+            return None
+        try:
+            row = await service.get(caller(info).store, customer_id)
+        except CustomerNotFoundError:
+            return None
+        return Customer.from_row(row)
+
+    @strawberry.field(
+        permission_classes=[IsSecretKey],
+        description="One customer by their id on a platform; null when there is none.",
+    )
+    async def customer_by_external_id(
+        self, info: Info, external_id: str, platform: Platform = Platform.CUSTOM
+    ) -> Customer | None:
+        row = await service.find_by_external_id(
+            caller(info).store,
+            platform=PlatformValue[platform.name],
+            external_id=external_id,
+        )
+        return Customer.from_row(row) if row else None
+
+    @relay.connection(
+        CustomerConnection,
+        permission_classes=[IsSecretKey],
+        description="The store's customers, newest first unless sorted otherwise.",
+    )
+    def customers(
+        self,
+        info: Info,
+        query: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Matches email or name (contains) or an external id (exact)."
+            ),
+        ] = None,
+        enrolled: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="Only enrolled (true) or not enrolled (false) customers."
+            ),
+        ] = None,
+        sort_key: Annotated[
+            CustomerSortKey, strawberry.argument(description="What to sort by.")
+        ] = CustomerSortKey.CREATED_AT,
+        reverse: Annotated[
+            bool,
+            strawberry.argument(description="Descending order when true (default)."),
+        ] = True,
+    ) -> AsyncIterable[Customer]:
+        # Rows, not types: the connection maps each row with Customer.from_row.
+        return service.search(  # type: ignore[return-value]
+            caller(info).store,
+            text=query,
+            enrolled=enrolled,
+            sort=CustomerSort[sort_key.name],
+            descending=reverse,
+        )
+
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="The signed-in shopper (from the customer token); null without one.",
+    )
+    async def me(self, info: Info) -> Customer | None:
+        principal = caller(info)
+        if principal.customer_id is None:
+            return None
+        try:
+            row = await service.get(principal.store, principal.customer_id)
+        except CustomerNotFoundError:
+            return None
+        return Customer.from_row(row)
