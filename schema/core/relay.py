@@ -1,8 +1,11 @@
 """Relay global ids, decoded back to database ids."""
 
+from typing import Any
 from uuid import UUID
 
 from strawberry import relay
+
+from schema.core.errors import ApiError
 
 
 def decode_id(global_id: relay.GlobalID, type_name: str) -> UUID | None:
@@ -17,3 +20,22 @@ def decode_id(global_id: relay.GlobalID, type_name: str) -> UUID | None:
         return UUID(global_id.node_id)
     except ValueError:
         return None
+
+
+class PageSizeGuard:
+    """Rejects `first`/`last` outside 0..max with a clear BAD_USER_INPUT error.
+
+    Mixed into ListConnection subclasses; without it strawberry raises a bare
+    ValueError, which error masking would hide as a bug.
+    """
+
+    @classmethod
+    def resolve_connection(cls, nodes: Any, *, info: Any, **kwargs: Any) -> Any:
+        limit = kwargs.get("max_results") or info.schema.config.relay_max_results
+        for name in ("first", "last"):
+            value = kwargs.get(name)
+            if value is not None and not 0 <= value <= limit:
+                raise ApiError(
+                    "BAD_USER_INPUT", f"`{name}` must be between 0 and {limit}."
+                )
+        return super().resolve_connection(nodes, info=info, **kwargs)  # type: ignore[misc]

@@ -88,7 +88,7 @@ class CustomerMutation:
     )
     async def customer_upsert(
         self, info: Info, input: CustomerUpsertInput
-    ) -> CustomerUpsertPayload:
+    ) -> CustomerUpsertPayload | None:
         store = caller(info).store
         try:
             async with in_transaction():
@@ -115,7 +115,7 @@ class CustomerMutation:
     )
     async def customer_update(
         self, info: Info, input: CustomerUpdateInput
-    ) -> CustomerPayload:
+    ) -> CustomerPayload | None:
         customer_id = decode_id(input.id, "Customer")
         if customer_id is None:
             return CustomerPayload(customer=None, user_errors=_not_found())
@@ -136,7 +136,7 @@ class CustomerMutation:
     )
     async def customer_enroll(
         self, info: Info, input: CustomerEnrollInput | None = None
-    ) -> CustomerPayload:
+    ) -> CustomerPayload | None:
         principal = caller(info)
         requested = decode_id(input.id, "Customer") if input and input.id else None
         if principal.is_secret:
@@ -166,7 +166,7 @@ class CustomerMutation:
     )
     async def customer_delete(
         self, info: Info, input: CustomerDeleteInput
-    ) -> CustomerDeletePayload:
+    ) -> CustomerDeletePayload | None:
         customer_id = decode_id(input.id, "Customer")
         if customer_id is None:
             return CustomerDeletePayload(
@@ -190,7 +190,7 @@ class CustomerMutation:
     )
     async def customer_token_create(
         self, info: Info, input: CustomerTokenCreateInput
-    ) -> CustomerTokenCreatePayload:
+    ) -> CustomerTokenCreatePayload | None:
         principal = caller(info)
         settings = info.context.settings
         ttl = input.ttl_seconds or settings.customer_token_ttl_seconds

@@ -9,6 +9,7 @@ from strawberry import relay
 from api.customers import models
 from schema.context import Info
 from schema.core.errors import UserError
+from schema.core.relay import PageSizeGuard
 
 
 @strawberry.enum(description="Where a customer's external id comes from.")
@@ -84,7 +85,7 @@ class Customer(relay.Node):
 
 
 @strawberry.type(description="Customers, a page at a time (at most 100 per page).")
-class CustomerConnection(relay.ListConnection[Customer]):
+class CustomerConnection(PageSizeGuard, relay.ListConnection[Customer]):
     @classmethod
     def resolve_node(
         cls, node: models.Customer, *, info: Info, **kwargs: object

@@ -47,7 +47,7 @@ class StoreMutation:
     )
     async def store_update(
         self, info: Info, input: StoreUpdateInput
-    ) -> StoreUpdatePayload:
+    ) -> StoreUpdatePayload | None:
         principal = caller(info)
         origins: list[str] | None = None
         try:

@@ -11,5 +11,5 @@ class StoreQuery:
         permission_classes=[IsAuthenticated],
         description="The store the API key belongs to.",
     )
-    def store(self, info: Info) -> Store:
+    def store(self, info: Info) -> Store | None:
         return Store.from_row(caller(info).store)

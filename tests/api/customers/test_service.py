@@ -1,0 +1,173 @@
+import asyncio
+from datetime import date
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from api.customers import service
+from api.customers.errors import CustomerError, CustomerErrorCode
+from api.customers.models import Customer, CustomerIdentity, Platform
+from api.customers.rules import CustomerChanges
+from api.customers.service import CustomerSort
+from api.stores.service import IssuedKeys
+from tests.factories.customers import make_customer
+
+
+async def test_upsert_twice_is_one_customer(store: IssuedKeys) -> None:
+    # given
+    first = await service.upsert(
+        store.store,
+        platform=Platform.CUSTOM,
+        external_id="c-1",
+        changes=CustomerChanges({"email": "Ada@Example.com"}),
+    )
+    # when
+    second = await service.upsert(
+        store.store,
+        platform=Platform.CUSTOM,
+        external_id=" c-1 ",
+        changes=CustomerChanges({"first_name": "Ada"}),
+    )
+    # then
+    assert first.created is True
+    assert second.created is False
+    assert second.customer.id == first.customer.id
+    row = await Customer.get(id=first.customer.id)
+    assert (row.email, row.first_name) == ("ada@example.com", "Ada")
+    assert await Customer.filter(store_id=store.store.id).count() == 1
+
+
+async def test_same_external_id_on_two_platforms_is_two_customers(store: IssuedKeys) -> None:
+    a = await make_customer(store.store, external_id="42", platform=Platform.SHOPIFY)
+    b = await make_customer(store.store, external_id="42", platform=Platform.WOOCOMMERCE)
+    assert a.id != b.id
+
+
+async def test_same_external_id_in_two_stores_is_two_customers(
+    store: IssuedKeys, other_store: IssuedKeys
+) -> None:
+    a = await make_customer(store.store, external_id="42")
+    b = await make_customer(other_store.store, external_id="42")
+    assert a.id != b.id
+    assert await service.find_by_external_id(
+        store.store, platform=Platform.CUSTOM, external_id="42"
+    ) == a
+
+
+async def test_invalid_input_writes_nothing(store: IssuedKeys) -> None:
+    with pytest.raises(CustomerError):
+        async with in_transaction():
+            await service.upsert(
+                store.store,
+                platform=Platform.CUSTOM,
+                external_id="c-1",
+                changes=CustomerChanges({"email": "not-an-email"}),
+            )
+    assert await Customer.all().count() == 0
+    assert await CustomerIdentity.all().count() == 0
+
+
+async def test_update_keeps_fields_left_out(store: IssuedKeys) -> None:
+    customer = await make_customer(store.store, birthday=date(1990, 1, 2))
+    updated = await service.update(
+        store.store, customer.id, changes=CustomerChanges({"last_name": "Byron"})
+    )
+    assert (updated.first_name, updated.last_name, updated.birthday) == (
+        "Ada",
+        "Byron",
+        date(1990, 1, 2),
+    )
+
+
+async def test_enroll_twice_keeps_first_date(store: IssuedKeys) -> None:
+    customer = await make_customer(store.store)
+    first = await service.enroll(store.store, customer.id)
+    second = await service.enroll(store.store, customer.id)
+    assert first.enrolled and second.enrolled
+    assert second.enrolled_at == first.enrolled_at is not None
+
+
+async def test_other_store_customer_is_not_found(
+    store: IssuedKeys, other_store: IssuedKeys
+) -> None:
+    theirs = await make_customer(other_store.store)
+    for action in (
+        service.get(store.store, theirs.id),
+        service.enroll(store.store, theirs.id),
+        service.erase(store.store, theirs.id),
+        service.update(store.store, theirs.id, changes=CustomerChanges({"email": None})),
+    ):
+        with pytest.raises(CustomerError) as raised:
+            await action
+        assert raised.value.code is CustomerErrorCode.NOT_FOUND
+    row = await Customer.get(id=theirs.id)
+    assert (row.email, row.enrolled, row.erased_at) == ("ada@example.com", False, None)
+
+
+async def test_erase_removes_personal_data(store: IssuedKeys) -> None:
+    # given
+    customer = await make_customer(store.store, birthday=date(1990, 1, 2), enrolled=True)
+    # when
+    await service.erase(store.store, customer.id)
+    # then: the row stays for the ledger, with no personal data left
+    row = await Customer.get(id=customer.id)
+    assert row.erased_at is not None
+    assert (row.email, row.first_name, row.last_name, row.birthday) == (None,) * 4
+    assert row.marketing_consent is False
+    assert await CustomerIdentity.filter(customer_id=customer.id).count() == 0
+    assert await service.search(store.store).count() == 0
+    with pytest.raises(CustomerError):
+        await service.get(store.store, customer.id)
+
+
+async def test_erased_external_id_can_come_back_as_a_new_customer(store: IssuedKeys) -> None:
+    old = await make_customer(store.store, external_id="c-9")
+    await service.erase(store.store, old.id)
+    new = await make_customer(store.store, external_id="c-9")
+    assert new.id != old.id
+
+
+async def test_search_by_text_enrolment_and_sort(store: IssuedKeys) -> None:
+    await make_customer(store.store, external_id="a", email="zed@example.com", last_name="Zed")
+    await make_customer(
+        store.store, external_id="b", email="amy@example.com", last_name="Amy", enrolled=True
+    )
+    await make_customer(store.store, external_id="ext-77", email=None, last_name="Nemo")
+
+    async def emails(**kwargs: object) -> list[str | None]:
+        rows = await service.search(store.store, **kwargs)  # type: ignore[arg-type]
+        return [r.email for r in rows]
+
+    assert await emails(text="ZED") == ["zed@example.com"]
+    assert await emails(text="ext-77") == [None]
+    assert await emails(text="ext-7") == []  # external ids match exactly
+    assert await emails(enrolled=True) == ["amy@example.com"]
+    assert await emails(sort=CustomerSort.LAST_NAME, descending=False) == [
+        "amy@example.com",
+        None,
+        "zed@example.com",
+    ]
+
+
+@pytest.mark.postgres
+async def test_concurrent_first_upserts_make_one_customer(store: IssuedKeys) -> None:
+    # given 25 callers racing to create the same customer
+    barrier = asyncio.Barrier(25)
+
+    async def call(i: int) -> service.UpsertResult:
+        await barrier.wait()
+        async with in_transaction():
+            return await service.upsert(
+                store.store,
+                platform=Platform.SHOPIFY,
+                external_id="race-1",
+                changes=CustomerChanges({"first_name": f"n{i}"}),
+            )
+
+    # when
+    results = await asyncio.gather(*(call(i) for i in range(25)))
+    # then
+    assert sum(r.created for r in results) == 1
+    assert len({r.customer.id for r in results}) == 1
+    assert await Customer.filter(store_id=store.store.id).count() == 1
+    assert await CustomerIdentity.filter(store_id=store.store.id).count() == 1
