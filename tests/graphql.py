@@ -85,3 +85,10 @@ def count_queries() -> Iterator[QueryCounter]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous)
+
+
+def global_id(type_name: str, db_id: object) -> str:
+    """The Relay global id the API shows for a row."""
+    from strawberry import relay
+
+    return relay.to_base64(type_name, str(db_id))
