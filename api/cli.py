@@ -20,7 +20,11 @@ from api import db
 from api.core.errors import DomainError
 from api.settings import Settings
 
-app = typer.Typer(help="Ladder, the headless loyalty engine.", no_args_is_help=True)
+app = typer.Typer(
+    help="Ladder, the headless loyalty engine.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 store_app = typer.Typer(
     help="Create stores and manage their API keys.", no_args_is_help=True
 )
@@ -46,9 +50,8 @@ def _settings() -> Settings:
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
-        raise CliError(
-            f"invalid setting LADDER_{field.upper()}: {first['msg']}"
-        ) from error
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        _fail(f"invalid setting LADDER_{field.upper()}: {reason}")
 
 
 def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -65,7 +68,7 @@ def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 def _fail(message: str) -> NoReturn:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=1)
 
 
@@ -248,3 +251,7 @@ def migrations_check() -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

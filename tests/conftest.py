@@ -71,7 +71,9 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     try:
         yield _with_database(POSTGRES_URL, name) + f"?{POOL}"
     finally:
-        admin = await _admin(_with_database(POSTGRES_URL, urlsplit(POSTGRES_URL).path[1:]))
+        admin = await _admin(
+            _with_database(POSTGRES_URL, urlsplit(POSTGRES_URL).path[1:])
+        )
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
@@ -111,7 +113,9 @@ async def app(settings: Settings, db_clean: None) -> AsyncIterator[Starlette]:
 @pytest.fixture
 async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver"
+    ) as c:
         yield c
 
 

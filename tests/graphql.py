@@ -46,7 +46,9 @@ class GraphQLClient:
         if token:
             sent["x-ladder-customer-token"] = token
         response = await self.client.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=sent
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers=sent,
         )
         return Result(response.status_code, response.json())
 

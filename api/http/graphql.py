@@ -4,6 +4,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import strawberry
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
@@ -49,7 +50,13 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
         return context
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
-        result = await super().execute_single(*args, **kwargs)
+        try:
+            result = await super().execute_single(*args, **kwargs)
+        except HTTPException as error:
+            # GraphQL over HTTP: a mutation sent with GET is 405, not 400.
+            if error.status_code == 400 and "GET" in error.reason:
+                raise HTTPException(405, error.reason) from error
+            raise
         sub_response: Response = kwargs["sub_response"]
         # GraphQL over HTTP: a document that fails to parse or validate is a bad
         # request (400) for clients that accept application/graphql-response+json;

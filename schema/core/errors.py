@@ -53,9 +53,10 @@ def graphql_code(enum_type: type[Enum], error: DomainError) -> Any:
 
 
 def _is_expected(error: GraphQLError) -> bool:
-    # Syntax and validation errors carry no original error; ApiErrors are ours.
+    # Request errors (syntax, validation, variable coercion) have no path and
+    # tell the client what to fix; ApiErrors are ours. Everything else is a bug.
     original = error.original_error
-    return original is None or isinstance(original, ApiError)
+    return error.path is None or original is None or isinstance(original, ApiError)
 
 
 class MaskUnexpectedErrors(MaskErrors):

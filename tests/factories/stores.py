@@ -9,5 +9,7 @@ async def make_store(
         name=name,
         currency=currency,
         timezone="Europe/Paris",
-        allowed_origins=origins if origins is not None else ["https://shop.example.com"],
+        allowed_origins=origins
+        if origins is not None
+        else ["https://shop.example.com"],
     )

@@ -38,7 +38,9 @@ def _none(_: Target) -> dict[str, Any]:
 
 
 QUERIES: dict[str, Operation] = {
-    "store": Operation("{ store { id name currency timezone } }", _none, Access.ANY_KEY),
+    "store": Operation(
+        "{ store { id name currency timezone } }", _none, Access.ANY_KEY
+    ),
     "customer": Operation(
         "query($id: ID!) { customer(id: $id) { id email externalIds { id } } }",
         lambda t: {"id": t.customer_gid},
@@ -97,7 +99,9 @@ MUTATIONS: dict[str, Operation] = {
     "storeUpdate": Operation(
         "mutation($i: StoreUpdateInput!) { storeUpdate(input: $i) "
         "{ store { id name } userErrors { field code message } } }",
-        lambda t: {"i": {"name": "Renamed", "allowedOrigins": ["https://evil.example.com"]}},
+        lambda t: {
+            "i": {"name": "Renamed", "allowedOrigins": ["https://evil.example.com"]}
+        },
         Access.SECRET,
     ),
 }

@@ -17,7 +17,9 @@ from tests.schema.operations import ALL, MUTATIONS, QUERIES, Target
 
 def _root_fields(kind: str) -> set[str]:
     graphql_schema = build_schema()._schema
-    root = graphql_schema.query_type if kind == "query" else graphql_schema.mutation_type
+    root = (
+        graphql_schema.query_type if kind == "query" else graphql_schema.mutation_type
+    )
     assert root is not None
     return set(root.fields)
 
@@ -29,7 +31,9 @@ def test_every_root_field_is_covered() -> None:
 
 async def _snapshot_of(store: Store) -> list[Any]:
     customers = await Customer.filter(store_id=store.id).order_by("id").values()
-    identities = await CustomerIdentity.filter(store_id=store.id).order_by("id").values()
+    identities = (
+        await CustomerIdentity.filter(store_id=store.id).order_by("id").values()
+    )
     keys = await ApiKey.filter(store_id=store.id).order_by("id").values()
     row = await Store.filter(id=store.id).values()
     return [customers, identities, keys, row]
@@ -49,7 +53,11 @@ async def target(other_store: IssuedKeys) -> Target:
 
 @pytest.mark.parametrize("name", sorted(ALL))
 async def test_store_a_cannot_touch_store_b(
-    name: str, gql: GraphQLClient, store: IssuedKeys, other_store: IssuedKeys, target: Target
+    name: str,
+    gql: GraphQLClient,
+    store: IssuedKeys,
+    other_store: IssuedKeys,
+    target: Target,
 ) -> None:
     # given
     operation = ALL[name]
@@ -77,6 +85,10 @@ async def test_not_yours_looks_like_not_found(
         external_id="missing",
         email="missing@example.com",
     )
-    theirs = await gql(operation.document, operation.variables(target), key=store.secret_key)
-    absent = await gql(operation.document, operation.variables(missing), key=store.secret_key)
+    theirs = await gql(
+        operation.document, operation.variables(target), key=store.secret_key
+    )
+    absent = await gql(
+        operation.document, operation.variables(missing), key=store.secret_key
+    )
     assert theirs.body == absent.body

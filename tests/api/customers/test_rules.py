@@ -16,31 +16,73 @@ def _clean(**values: object) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("_case", "given", "expected"),
     [
-        ("email lower-cased and trimmed", {"email": " Ada@Example.COM "}, {"email": "ada@example.com"}),
+        (
+            "email lower-cased and trimmed",
+            {"email": " Ada@Example.COM "},
+            {"email": "ada@example.com"},
+        ),
         ("null clears", {"email": None}, {"email": None}),
         ("blank name becomes null", {"first_name": "   "}, {"first_name": None}),
         ("name trimmed", {"last_name": " Lovelace "}, {"last_name": "Lovelace"}),
-        ("birthday kept", {"birthday": date(1990, 2, 28)}, {"birthday": date(1990, 2, 28)}),
+        (
+            "birthday kept",
+            {"birthday": date(1990, 2, 28)},
+            {"birthday": date(1990, 2, 28)},
+        ),
         ("birthday today allowed", {"birthday": TODAY}, {"birthday": TODAY}),
         ("nothing given", {}, {}),
     ],
 )
-def test_clean_changes(_case: str, given: dict[str, object], expected: dict[str, object]) -> None:
+def test_clean_changes(
+    _case: str, given: dict[str, object], expected: dict[str, object]
+) -> None:
     assert _clean(**given) == expected
 
 
 @pytest.mark.parametrize(
     ("_case", "given", "code", "field"),
     [
-        ("no at sign", {"email": "ada.example.com"}, CustomerErrorCode.INVALID_EMAIL, "email"),
-        ("no domain dot", {"email": "ada@example"}, CustomerErrorCode.INVALID_EMAIL, "email"),
-        ("spaces", {"email": "a da@example.com"}, CustomerErrorCode.INVALID_EMAIL, "email"),
-        ("future birthday", {"birthday": date(2026, 6, 2)}, CustomerErrorCode.INVALID_BIRTHDAY, "birthday"),
-        ("ancient birthday", {"birthday": date(1899, 12, 31)}, CustomerErrorCode.INVALID_BIRTHDAY, "birthday"),
-        ("long name", {"first_name": "x" * 101}, CustomerErrorCode.INVALID, "firstName"),
+        (
+            "no at sign",
+            {"email": "ada.example.com"},
+            CustomerErrorCode.INVALID_EMAIL,
+            "email",
+        ),
+        (
+            "no domain dot",
+            {"email": "ada@example"},
+            CustomerErrorCode.INVALID_EMAIL,
+            "email",
+        ),
+        (
+            "spaces",
+            {"email": "a da@example.com"},
+            CustomerErrorCode.INVALID_EMAIL,
+            "email",
+        ),
+        (
+            "future birthday",
+            {"birthday": date(2026, 6, 2)},
+            CustomerErrorCode.INVALID_BIRTHDAY,
+            "birthday",
+        ),
+        (
+            "ancient birthday",
+            {"birthday": date(1899, 12, 31)},
+            CustomerErrorCode.INVALID_BIRTHDAY,
+            "birthday",
+        ),
+        (
+            "long name",
+            {"first_name": "x" * 101},
+            CustomerErrorCode.INVALID,
+            "firstName",
+        ),
     ],
 )
-def test_bad_values(_case: str, given: dict[str, object], code: CustomerErrorCode, field: str) -> None:
+def test_bad_values(
+    _case: str, given: dict[str, object], code: CustomerErrorCode, field: str
+) -> None:
     with pytest.raises(CustomerError) as raised:
         _clean(**given)
     assert raised.value.code is code

@@ -37,9 +37,13 @@ async def test_upsert_twice_is_one_customer(store: IssuedKeys) -> None:
     assert await Customer.filter(store_id=store.store.id).count() == 1
 
 
-async def test_same_external_id_on_two_platforms_is_two_customers(store: IssuedKeys) -> None:
+async def test_same_external_id_on_two_platforms_is_two_customers(
+    store: IssuedKeys,
+) -> None:
     a = await make_customer(store.store, external_id="42", platform=Platform.SHOPIFY)
-    b = await make_customer(store.store, external_id="42", platform=Platform.WOOCOMMERCE)
+    b = await make_customer(
+        store.store, external_id="42", platform=Platform.WOOCOMMERCE
+    )
     assert a.id != b.id
 
 
@@ -49,9 +53,12 @@ async def test_same_external_id_in_two_stores_is_two_customers(
     a = await make_customer(store.store, external_id="42")
     b = await make_customer(other_store.store, external_id="42")
     assert a.id != b.id
-    assert await service.find_by_external_id(
-        store.store, platform=Platform.CUSTOM, external_id="42"
-    ) == a
+    assert (
+        await service.find_by_external_id(
+            store.store, platform=Platform.CUSTOM, external_id="42"
+        )
+        == a
+    )
 
 
 async def test_invalid_input_writes_nothing(store: IssuedKeys) -> None:
@@ -95,7 +102,9 @@ async def test_other_store_customer_is_not_found(
         service.get(store.store, theirs.id),
         service.enroll(store.store, theirs.id),
         service.erase(store.store, theirs.id),
-        service.update(store.store, theirs.id, changes=CustomerChanges({"email": None})),
+        service.update(
+            store.store, theirs.id, changes=CustomerChanges({"email": None})
+        ),
     ):
         with pytest.raises(CustomerError) as raised:
             await action
@@ -106,7 +115,9 @@ async def test_other_store_customer_is_not_found(
 
 async def test_erase_removes_personal_data(store: IssuedKeys) -> None:
     # given
-    customer = await make_customer(store.store, birthday=date(1990, 1, 2), enrolled=True)
+    customer = await make_customer(
+        store.store, birthday=date(1990, 1, 2), enrolled=True
+    )
     # when
     await service.erase(store.store, customer.id)
     # then: the row stays for the ledger, with no personal data left
@@ -120,7 +131,9 @@ async def test_erase_removes_personal_data(store: IssuedKeys) -> None:
         await service.get(store.store, customer.id)
 
 
-async def test_erased_external_id_can_come_back_as_a_new_customer(store: IssuedKeys) -> None:
+async def test_erased_external_id_can_come_back_as_a_new_customer(
+    store: IssuedKeys,
+) -> None:
     old = await make_customer(store.store, external_id="c-9")
     await service.erase(store.store, old.id)
     new = await make_customer(store.store, external_id="c-9")
@@ -128,9 +141,15 @@ async def test_erased_external_id_can_come_back_as_a_new_customer(store: IssuedK
 
 
 async def test_search_by_text_enrolment_and_sort(store: IssuedKeys) -> None:
-    await make_customer(store.store, external_id="a", email="zed@example.com", last_name="Zed")
     await make_customer(
-        store.store, external_id="b", email="amy@example.com", last_name="Amy", enrolled=True
+        store.store, external_id="a", email="zed@example.com", last_name="Zed"
+    )
+    await make_customer(
+        store.store,
+        external_id="b",
+        email="amy@example.com",
+        last_name="Amy",
+        enrolled=True,
     )
     await make_customer(store.store, external_id="ext-77", email=None, last_name="Nemo")
 

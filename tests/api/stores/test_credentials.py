@@ -79,11 +79,17 @@ def test_token_rejected(_case: str, secret: str, other_store: bool, later: int) 
 def test_unsigned_and_garbage_tokens_rejected() -> None:
     store_id = uuid4()
     unsigned = jwt.encode(
-        {"iss": str(store_id), "sub": str(uuid4()), "aud": credentials.TOKEN_AUDIENCE,
-         "exp": int((NOW + timedelta(hours=1)).timestamp())},
+        {
+            "iss": str(store_id),
+            "sub": str(uuid4()),
+            "aud": credentials.TOKEN_AUDIENCE,
+            "exp": int((NOW + timedelta(hours=1)).timestamp()),
+        },
         key=None,
         algorithm="none",
     )
     for token in (unsigned, "garbage", "", "a.b.c"):
         with pytest.raises(credentials.InvalidTokenError):
-            credentials.read_customer_token(token, secret=SECRET, store_id=store_id, now=NOW)
+            credentials.read_customer_token(
+                token, secret=SECRET, store_id=store_id, now=NOW
+            )

@@ -26,13 +26,22 @@ def test_timezone_rejected(bad: str) -> None:
 
 def test_origins_normalised_and_deduplicated() -> None:
     assert rules.clean_origins(
-        ["https://Shop.Example.com/", "https://shop.example.com", "http://localhost:3000"]
+        [
+            "https://Shop.Example.com/",
+            "https://shop.example.com",
+            "http://localhost:3000",
+        ]
     ) == ["https://shop.example.com", "http://localhost:3000"]
 
 
 @pytest.mark.parametrize(
     "bad",
-    ["shop.example.com", "ftp://shop.example.com", "https://shop.example.com/path", "*"],
+    [
+        "shop.example.com",
+        "ftp://shop.example.com",
+        "https://shop.example.com/path",
+        "*",
+    ],
 )
 def test_origin_rejected(bad: str) -> None:
     with pytest.raises(StoreError) as raised:

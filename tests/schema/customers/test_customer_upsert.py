@@ -20,7 +20,13 @@ async def test_creates_then_updates_the_same_customer(
     # given
     first = await gql(
         UPSERT,
-        {"input": {"externalId": "c-1", "email": "Ada@Example.com", "birthday": "1990-02-03"}},
+        {
+            "input": {
+                "externalId": "c-1",
+                "email": "Ada@Example.com",
+                "birthday": "1990-02-03",
+            }
+        },
         key=store.secret_key,
     )
     # when
@@ -49,9 +55,17 @@ async def test_creates_then_updates_the_same_customer(
     assert await Customer.all().count() == 1
 
 
-async def test_explicit_null_clears_a_field(gql: GraphQLClient, store: IssuedKeys) -> None:
-    await gql(UPSERT, {"input": {"externalId": "c-1", "email": "a@example.com"}}, key=store.secret_key)
-    result = await gql(UPSERT, {"input": {"externalId": "c-1", "email": None}}, key=store.secret_key)
+async def test_explicit_null_clears_a_field(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
+    await gql(
+        UPSERT,
+        {"input": {"externalId": "c-1", "email": "a@example.com"}},
+        key=store.secret_key,
+    )
+    result = await gql(
+        UPSERT, {"input": {"externalId": "c-1", "email": None}}, key=store.secret_key
+    )
     assert result.data["customerUpsert"]["customer"]["email"] is None
 
 
@@ -73,15 +87,21 @@ async def test_bad_input_reports_every_field_and_writes_nothing(
     assert await CustomerIdentity.all().count() == 0
 
 
-async def test_blank_external_id_is_a_user_error(gql: GraphQLClient, store: IssuedKeys) -> None:
+async def test_blank_external_id_is_a_user_error(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
     result = await gql(UPSERT, {"input": {"externalId": "  "}}, key=store.secret_key)
     errors = result.data["customerUpsert"]["userErrors"]
     assert len(errors) == 1
     assert (errors[0]["field"], errors[0]["code"]) == ("externalId", "INVALID")
 
 
-async def test_publishable_key_cannot_upsert(gql: GraphQLClient, store: IssuedKeys) -> None:
-    result = await gql(UPSERT, {"input": {"externalId": "c-1"}}, key=store.publishable_key)
+async def test_publishable_key_cannot_upsert(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
+    result = await gql(
+        UPSERT, {"input": {"externalId": "c-1"}}, key=store.publishable_key
+    )
     assert result.data == {"customerUpsert": None}
     assert result.error_codes == ["FORBIDDEN"]
     assert await Customer.all().count() == 0

@@ -25,7 +25,9 @@ async def _seed(store: IssuedKeys, count: int) -> None:
         )
 
 
-async def test_pages_through_every_customer_once(gql: GraphQLClient, store: IssuedKeys) -> None:
+async def test_pages_through_every_customer_once(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
     await _seed(store, 7)
     seen: list[str] = []
     after = None
@@ -45,20 +47,28 @@ async def test_pages_through_every_customer_once(gql: GraphQLClient, store: Issu
 
 async def test_filters(gql: GraphQLClient, store: IssuedKeys) -> None:
     await _seed(store, 4)
-    enrolled = await gql(CUSTOMERS, {"enrolled": True, "sortKey": "EMAIL", "reverse": False}, key=store.secret_key)
+    enrolled = await gql(
+        CUSTOMERS,
+        {"enrolled": True, "sortKey": "EMAIL", "reverse": False},
+        key=store.secret_key,
+    )
     assert [e["node"]["email"] for e in enrolled.data["customers"]["edges"]] == [
         "user000@example.com",
         "user002@example.com",
     ]
     by_text = await gql(CUSTOMERS, {"query": "name003"}, key=store.secret_key)
-    assert [e["node"]["lastName"] for e in by_text.data["customers"]["edges"]] == ["Name003"]
-    by_external = await gql(CUSTOMERS, {"query": "c-001"}, key=store.secret_key)
-    assert [e["node"]["externalIds"] for e in by_external.data["customers"]["edges"]] == [
-        [{"platform": "CUSTOM", "id": "c-001"}]
+    assert [e["node"]["lastName"] for e in by_text.data["customers"]["edges"]] == [
+        "Name003"
     ]
+    by_external = await gql(CUSTOMERS, {"query": "c-001"}, key=store.secret_key)
+    assert [
+        e["node"]["externalIds"] for e in by_external.data["customers"]["edges"]
+    ] == [[{"platform": "CUSTOM", "id": "c-001"}]]
 
 
-async def test_page_size_is_capped_at_100(gql: GraphQLClient, store: IssuedKeys) -> None:
+async def test_page_size_is_capped_at_100(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
     result = await gql(CUSTOMERS, {"first": 101}, key=store.secret_key)
     assert result.data is None
     assert result.errors[0]["message"] == "`first` must be between 0 and 100."
@@ -83,6 +93,10 @@ async def test_only_the_callers_customers(
     gql: GraphQLClient, store: IssuedKeys, other_store: IssuedKeys
 ) -> None:
     await make_customer(store.store, external_id="mine", email="mine@example.com")
-    await make_customer(other_store.store, external_id="theirs", email="theirs@example.com")
+    await make_customer(
+        other_store.store, external_id="theirs", email="theirs@example.com"
+    )
     result = await gql(CUSTOMERS, {}, key=store.secret_key)
-    assert [e["node"]["email"] for e in result.data["customers"]["edges"]] == ["mine@example.com"]
+    assert [e["node"]["email"] for e in result.data["customers"]["edges"]] == [
+        "mine@example.com"
+    ]

@@ -42,15 +42,21 @@ async def test_storefront_flow(gql: GraphQLClient, store: IssuedKeys) -> None:
     }
 
 
-async def test_me_is_null_without_a_token(gql: GraphQLClient, store: IssuedKeys) -> None:
+async def test_me_is_null_without_a_token(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
     result = await gql(ME, key=store.publishable_key)
     assert result.data == {"me": None}
     assert result.errors == []
 
 
-async def test_expired_token_is_unauthenticated(gql: GraphQLClient, store: IssuedKeys) -> None:
+async def test_expired_token_is_unauthenticated(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
     customer = await make_customer(store.store)
-    token, _ = stores.mint_customer_token(store.store, customer.id, ttl=timedelta(minutes=5))
+    token, _ = stores.mint_customer_token(
+        store.store, customer.id, ttl=timedelta(minutes=5)
+    )
     with time_machine.travel(utc_now() + timedelta(minutes=6)):
         result = await gql(ME, key=store.publishable_key, token=token)
     assert result.data == {"me": None}
@@ -61,7 +67,9 @@ async def test_token_of_another_store_is_unauthenticated(
     gql: GraphQLClient, store: IssuedKeys, other_store: IssuedKeys
 ) -> None:
     theirs = await make_customer(other_store.store)
-    token, _ = stores.mint_customer_token(other_store.store, theirs.id, ttl=timedelta(hours=1))
+    token, _ = stores.mint_customer_token(
+        other_store.store, theirs.id, ttl=timedelta(hours=1)
+    )
     result = await gql(ME, key=store.publishable_key, token=token)
     assert result.data == {"me": None}
     assert result.error_codes == ["UNAUTHENTICATED"]
@@ -69,28 +77,40 @@ async def test_token_of_another_store_is_unauthenticated(
 
 async def test_revoking_customer_tokens(gql: GraphQLClient, store: IssuedKeys) -> None:
     customer = await make_customer(store.store)
-    token, _ = stores.mint_customer_token(store.store, customer.id, ttl=timedelta(hours=1))
+    token, _ = stores.mint_customer_token(
+        store.store, customer.id, ttl=timedelta(hours=1)
+    )
     await stores.revoke_customer_tokens(store.store)
     result = await gql(ME, key=store.publishable_key, token=token)
     assert result.error_codes == ["UNAUTHENTICATED"]
 
 
-async def test_erased_customer_token_sees_nothing(gql: GraphQLClient, store: IssuedKeys) -> None:
+async def test_erased_customer_token_sees_nothing(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
     from api.customers import service
 
     customer = await make_customer(store.store)
-    token, _ = stores.mint_customer_token(store.store, customer.id, ttl=timedelta(hours=1))
+    token, _ = stores.mint_customer_token(
+        store.store, customer.id, ttl=timedelta(hours=1)
+    )
     await service.erase(store.store, customer.id)
     result = await gql(ME, key=store.publishable_key, token=token)
     assert result.data == {"me": None}
 
 
-async def test_shopper_cannot_enroll_someone_else(gql: GraphQLClient, store: IssuedKeys) -> None:
+async def test_shopper_cannot_enroll_someone_else(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
     me = await make_customer(store.store, external_id="me")
     other = await make_customer(store.store, external_id="other", email="o@example.com")
     token, _ = stores.mint_customer_token(store.store, me.id, ttl=timedelta(hours=1))
-    result = await gql(ENROLL, {"input": {"id": _gid(other)}}, key=store.publishable_key, token=token)
-    assert result.data["customerEnroll"]["userErrors"] == [{"field": "id", "code": "NOT_FOUND"}]
+    result = await gql(
+        ENROLL, {"input": {"id": _gid(other)}}, key=store.publishable_key, token=token
+    )
+    assert result.data["customerEnroll"]["userErrors"] == [
+        {"field": "id", "code": "NOT_FOUND"}
+    ]
     assert (await Customer.get(id=other.id)).enrolled is False
 
 
@@ -104,7 +124,11 @@ async def test_publishable_key_without_token_cannot_enroll(
 async def test_token_lifetime_bounds(gql: GraphQLClient, store: IssuedKeys) -> None:
     customer = await make_customer(store.store)
     for ttl in (59, 30 * 24 * 3600 + 1):
-        result = await gql(TOKEN, {"input": {"id": _gid(customer), "ttlSeconds": ttl}}, key=store.secret_key)
+        result = await gql(
+            TOKEN,
+            {"input": {"id": _gid(customer), "ttlSeconds": ttl}},
+            key=store.secret_key,
+        )
         assert result.data["customerTokenCreate"] == {
             "token": None,
             "expiresAt": None,
