@@ -15,6 +15,13 @@ APP_LABEL = "ladder"
 MODEL_MODULES = [
     "api.stores.models",
     "api.customers.models",
+    "api.idempotency.models",
+    "api.program.models",
+    "api.ledger.models",
+    "api.ladder.models",
+    "api.tiers.models",
+    "api.rewards.models",
+    "api.orders.models",
 ]
 
 

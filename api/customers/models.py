@@ -1,10 +1,15 @@
 from enum import StrEnum
-from uuid import uuid4
+from typing import TYPE_CHECKING
+from uuid import UUID, uuid4
 
 from tortoise import fields
 from tortoise.models import Model
 
+from api.ladder.models import Stage
 from api.stores.models import Store
+
+if TYPE_CHECKING:
+    from api.tiers.models import Tier
 
 
 class Platform(StrEnum):
@@ -27,9 +32,34 @@ class Customer(Model):
     first_name = fields.CharField(max_length=100, null=True)
     last_name = fields.CharField(max_length=100, null=True)
     birthday = fields.DateField(null=True)
+    # month * 100 + day of the birthday, so a daily job finds today's birthdays by index.
+    birthday_md = fields.SmallIntField(null=True)
     marketing_consent = fields.BooleanField(default=False)
     enrolled = fields.BooleanField(default=False)
     enrolled_at = fields.DatetimeField(null=True)
+    # Points, cached from the ledger in the same transaction as each entry:
+    # balance (spendable) + pending == sum of the customer's ledger entries.
+    points_balance = fields.IntField(db_default=0, default=0)
+    points_pending = fields.IntField(db_default=0, default=0)
+    points_lifetime = fields.IntField(db_default=0, default=0)
+    # Tier: current rung, when it is reviewed next, and whether the merchant fixed it.
+    tier: fields.ForeignKeyNullableRelation["Tier"] = fields.ForeignKeyField(
+        "ladder.Tier",
+        related_name="customers",
+        null=True,
+        on_delete=fields.SET_NULL,
+        db_index=False,
+    )
+    tier_review_at = fields.DatetimeField(null=True)
+    tier_locked = fields.BooleanField(db_default=False, default=False)
+    # Loyalty ladder: the rung, and the facts it is derived from.
+    stage = fields.CharEnumField(
+        Stage, max_length=16, db_default=Stage.PROSPECT.value, default=Stage.PROSPECT
+    )
+    stage_changed_at = fields.DatetimeField(null=True)
+    paid_orders = fields.IntField(db_default=0, default=0)
+    advocacy_signals = fields.IntField(db_default=0, default=0)
+    last_order_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     # Set when the customer's personal data was erased; the row stays so the
@@ -37,11 +67,18 @@ class Customer(Model):
     erased_at = fields.DatetimeField(null=True)
 
     store_id: object
+    tier_id: UUID | None
     identities: fields.ReverseRelation["CustomerIdentity"]
 
     class Meta:
         table = "customers"
-        indexes = (("store_id", "created_at"), ("store_id", "email"))
+        indexes = (
+            ("store_id", "created_at"),
+            ("store_id", "email"),
+            ("store_id", "stage"),
+            ("store_id", "tier_id"),
+            ("store_id", "birthday_md"),
+        )
 
 
 class CustomerIdentity(Model):

@@ -86,6 +86,10 @@ def clean_changes(changes: CustomerChanges, *, today: date) -> dict[str, object]
     return cleaned
 
 
+def month_day(birthday: object) -> int | None:
+    return birthday.month * 100 + birthday.day if isinstance(birthday, date) else None
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)

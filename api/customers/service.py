@@ -100,7 +100,12 @@ async def upsert(
         return UpsertResult(await _apply(existing, values), created=False)
     try:
         async with in_transaction():  # a savepoint: a lost race rolls back only this
-            customer = await Customer.create(store=store, **values)  # type: ignore[arg-type]
+            birthday_md = rules.month_day(values.get("birthday"))
+            customer = await Customer.create(
+                store=store,
+                birthday_md=birthday_md,
+                **values,  # type: ignore[arg-type]
+            )
             await CustomerIdentity.create(
                 store=store,
                 customer=customer,
@@ -141,6 +146,7 @@ async def erase(store: Store, customer_id: UUID) -> UUID:
     customer.first_name = None
     customer.last_name = None
     customer.birthday = None
+    customer.birthday_md = None
     customer.marketing_consent = False
     customer.erased_at = utc_now()
     await customer.save()
@@ -161,6 +167,8 @@ async def identities_by_customer(
 
 
 async def _apply(customer: Customer, values: dict[str, object]) -> Customer:
+    if "birthday" in values:
+        values = {**values, "birthday_md": rules.month_day(values["birthday"])}
     changed = [
         name for name, value in values.items() if getattr(customer, name) != value
     ]

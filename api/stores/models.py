@@ -6,7 +6,7 @@ from tortoise.models import Model
 
 
 class KeyKind(StrEnum):
-    """Secret keys act for the store (server to server); publishable keys are public."""
+    """Secret keys act for the store (server to server), publishable keys are public."""
 
     SECRET = "secret"
     PUBLISHABLE = "publishable"

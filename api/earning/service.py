@@ -1,0 +1,124 @@
+"""Giving points: runs the store's earning rules for an order or an action."""
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from api.customers.models import Customer
+from api.ledger import service as ledger
+from api.ledger.models import PointsTransaction, TransactionKind
+from api.program import rules as program_rules
+from api.program import service as program
+from api.program.rules import RuleKind
+from api.stores.models import Store
+from api.tiers.models import Tier
+
+
+async def _tier_multiplier(customer: Customer) -> Decimal:
+    if customer.tier_id is None:
+        return Decimal(1)
+    tier = await Tier.get_or_none(id=customer.tier_id)
+    return Decimal(tier.multiplier) if tier else Decimal(1)
+
+
+async def award(
+    store: Store,
+    customer: Customer,
+    *,
+    kind: RuleKind,
+    at: datetime,
+    source: ledger.Source,
+    subject: str = "",
+    eligible_minor: int = 0,
+    currency: str | None = None,
+    order_id: UUID | None = None,
+    once_key: str | None = None,
+) -> list[PointsTransaction]:
+    """Credit what the store's active rules of this kind give (customer locked).
+
+    Each entry names its rule (and campaign); caps per rule and period apply.
+    `once_key` makes an action pay out at most once (e.g. one birthday a year).
+    """
+    multiplier = await _tier_multiplier(customer)
+    campaigns = await program.campaigns_at(store, at)
+    given: list[PointsTransaction] = []
+    for rule in await program.active_rules(store, kind):
+        awards = program_rules.awards_for(
+            rule,
+            at=at,
+            tier_id=customer.tier_id,
+            tier_multiplier=multiplier,
+            campaigns=campaigns,
+            eligible_minor=eligible_minor,
+            currency=currency or store.currency,
+            subject=subject,
+        )
+        already = 0
+        if rule.cap_points is not None and rule.cap_period is not None:
+            since = program_rules.period_start(at, rule.cap_period, store.timezone)
+            already = await ledger.earned_since(
+                store, customer.id, rule_id=rule.id, since=since
+            )
+        for index, item in enumerate(awards):
+            points = program_rules.capped(
+                item.points, already=already, cap=rule.cap_points
+            )
+            if points <= 0:
+                continue
+            already += points
+            details = dict(item.details)
+            if points < item.points:
+                details["capped_from"] = item.points
+            key = f"{once_key}:{rule.id}:{index}" if once_key else None
+            transaction = await _credit_once(
+                store,
+                customer,
+                kind=TransactionKind.BONUS if item.is_bonus else TransactionKind.EARN,
+                points=points,
+                reason=item.reason,
+                earned_at=at,
+                source=source,
+                rule_id=rule.id,
+                campaign_id=item.campaign_id,
+                order_id=order_id,
+                details=details,
+                idempotency_key=key,
+                # Only order points wait for the return window.
+                hold=kind is RuleKind.ORDER_SPEND,
+            )
+            if transaction is not None:
+                given.append(transaction)
+    return given
+
+
+async def _credit_once(
+    store: Store, customer: Customer, *, idempotency_key: str | None, **kwargs: object
+) -> PointsTransaction | None:
+    if idempotency_key is None:
+        return await ledger.credit(store, customer, idempotency_key=None, **kwargs)  # type: ignore[arg-type]
+    if await PointsTransaction.exists(
+        store_id=store.id, idempotency_key=idempotency_key
+    ):
+        return None
+    balance = (
+        customer.points_balance,
+        customer.points_pending,
+        customer.points_lifetime,
+    )
+    try:
+        async with in_transaction():
+            return await ledger.credit(
+                store,
+                customer,
+                idempotency_key=idempotency_key,
+                **kwargs,  # type: ignore[arg-type]
+            )
+    except IntegrityError:
+        # Paid out concurrently; our savepoint rolled back, so undo the cached change.
+        customer.points_balance, customer.points_pending, customer.points_lifetime = (
+            balance
+        )
+        return None

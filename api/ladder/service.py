@@ -1,0 +1,55 @@
+"""Keeps each customer's rung on the loyalty ladder, with every move recorded."""
+
+from datetime import datetime
+from uuid import UUID
+
+from api.core.clock import utc_now
+from api.customers.models import Customer
+from api.ladder import rules
+from api.ladder.models import StageChange
+from api.ledger.service import settings_of
+from api.stores.models import Store
+
+
+async def recompute(
+    store: Store, customer: Customer, *, cause: str, now: datetime | None = None
+) -> StageChange | None:
+    """Derive the stage from the customer's facts; record the move if it changed."""
+    stage = rules.stage_for(
+        rules.Facts(
+            enrolled=customer.enrolled,
+            marketing_consent=customer.marketing_consent,
+            paid_orders=customer.paid_orders,
+            advocacy_signals=customer.advocacy_signals,
+        ),
+        settings_of(store),
+    )
+    if stage == customer.stage:
+        return None
+    change = await StageChange.create(
+        store_id=store.id,
+        customer_id=customer.id,
+        from_stage=customer.stage,
+        to_stage=stage,
+        cause=cause[:255],
+    )
+    customer.stage = stage
+    customer.stage_changed_at = now or utc_now()
+    await customer.save(update_fields=["stage", "stage_changed_at", "updated_at"])
+    return change
+
+
+async def record_advocacy(
+    store: Store, customer: Customer, *, cause: str
+) -> StageChange | None:
+    """A recommendation (converted referral, positive review, NPS promoter):
+    the hook the referral and community features call, on a locked customer."""
+    customer.advocacy_signals += 1
+    await customer.save(update_fields=["advocacy_signals", "updated_at"])
+    return await recompute(store, customer, cause=cause)
+
+
+def history(store: Store, customer_id: UUID):  # type: ignore[no-untyped-def]
+    return StageChange.filter(store_id=store.id, customer_id=customer_id).order_by(
+        "-created_at"
+    )

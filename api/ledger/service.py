@@ -1,0 +1,333 @@
+"""The points ledger: append-only entries, lots, and the balances cached from them.
+
+Every function expects an open transaction and the customer row locked with
+`lock_customer`, so concurrent writers for one customer queue up instead of
+overdrawing. Invariant after every commit:
+    points_balance + points_pending == sum(points of the customer's entries)
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from tortoise.functions import Sum
+
+from api.core.clock import utc_now
+from api.customers.errors import CustomerNotFoundError
+from api.customers.models import Customer
+from api.ledger import rules
+from api.ledger.errors import InsufficientPointsError, LedgerError, LedgerErrorCode
+from api.ledger.models import PointsLot, PointsTransaction, TransactionKind
+from api.program.rules import ProgramSettings
+from api.stores.models import Store
+
+MAX_ADJUSTMENT = 10_000_000
+
+
+@dataclass(frozen=True)
+class Source:
+    type: str
+    id: str
+
+    @classmethod
+    def none(cls) -> "Source":
+        return cls("", "")
+
+
+def settings_of(store: Store) -> ProgramSettings:
+    return ProgramSettings.from_json(store.program_settings)
+
+
+async def lock_customer(store: Store, customer_id: UUID) -> Customer:
+    """The customer row, locked until the transaction ends (PostgreSQL)."""
+    customer = (
+        await Customer.filter(store_id=store.id, id=customer_id, erased_at__isnull=True)
+        .select_for_update()
+        .first()
+    )
+    if customer is None:
+        raise CustomerNotFoundError(field="customerId")
+    return customer
+
+
+async def _open_lots(customer: Customer) -> list[PointsLot]:
+    return await PointsLot.filter(
+        store_id=customer.store_id, customer_id=customer.id, remaining__gt=0
+    ).order_by("created_at", "id")
+
+
+def _as_rule_lot(lot: PointsLot) -> rules.Lot:
+    return rules.Lot(
+        id=lot.id,
+        remaining=lot.remaining,
+        available_at=lot.available_at,
+        expires_at=lot.expires_at,
+        created_at=lot.created_at,
+        order_id=lot.order_id,
+    )
+
+
+async def settle(
+    store: Store, customer: Customer, *, now: datetime | None = None
+) -> None:
+    """Release pending points whose hold ended and expire lots past their date."""
+    now = now or utc_now()
+    changed = False
+    for lot in await _open_lots(customer):
+        if lot.pending and lot.available_at <= now:
+            lot.pending = False
+            await lot.save(update_fields=["pending"])
+            customer.points_pending -= lot.remaining
+            customer.points_balance += lot.remaining
+            changed = True
+        if not lot.pending and lot.expires_at is not None and lot.expires_at <= now:
+            expired = lot.remaining
+            lot.remaining = 0
+            await lot.save(update_fields=["remaining"])
+            await PointsTransaction.create(
+                store_id=store.id,
+                customer_id=customer.id,
+                kind=TransactionKind.EXPIRE,
+                points=-expired,
+                reason=f"{expired} points earned on {lot.created_at:%Y-%m-%d} expired",
+                source_type="lot",
+                source_id=str(lot.id),
+            )
+            customer.points_balance -= expired
+            changed = True
+    if changed:
+        await customer.save(
+            update_fields=["points_balance", "points_pending", "updated_at"]
+        )
+
+
+async def credit(
+    store: Store,
+    customer: Customer,
+    *,
+    kind: TransactionKind,
+    points: int,
+    reason: str,
+    earned_at: datetime,
+    source: Source = Source("", ""),
+    rule_id: UUID | None = None,
+    campaign_id: UUID | None = None,
+    order_id: UUID | None = None,
+    details: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+    hold: bool = True,
+    now: datetime | None = None,
+) -> PointsTransaction:
+    """Add points as a new lot: pending for the store's hold, expiring per its rules."""
+    if points <= 0:
+        raise ValueError("credit needs positive points")
+    now = now or utc_now()
+    program = settings_of(store)
+    available_at = earned_at + timedelta(days=program.pending_days if hold else 0)
+    expires_at = (
+        earned_at + timedelta(days=program.expiry_days) if program.expiry_days else None
+    )
+    transaction = await PointsTransaction.create(
+        store_id=store.id,
+        customer_id=customer.id,
+        kind=kind,
+        points=points,
+        reason=reason,
+        source_type=source.type,
+        source_id=source.id,
+        rule_id=rule_id,
+        campaign_id=campaign_id,
+        details=details or {},
+        idempotency_key=idempotency_key,
+    )
+    pending = available_at > now
+    await PointsLot.create(
+        store_id=store.id,
+        customer_id=customer.id,
+        origin_id=transaction.id,
+        order_id=order_id,
+        points=points,
+        remaining=points,
+        available_at=available_at,
+        pending=pending,
+        expires_at=expires_at,
+    )
+    if pending:
+        customer.points_pending += points
+    else:
+        customer.points_balance += points
+    if kind in (TransactionKind.EARN, TransactionKind.BONUS):
+        customer.points_lifetime += points
+    await customer.save(
+        update_fields=[
+            "points_balance",
+            "points_pending",
+            "points_lifetime",
+            "updated_at",
+        ]
+    )
+    return transaction
+
+
+async def debit(
+    store: Store,
+    customer: Customer,
+    *,
+    kind: TransactionKind,
+    points: int,
+    reason: str,
+    source: Source = Source("", ""),
+    details: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> PointsTransaction:
+    """Spend points from spendable lots, oldest-expiring first; never below zero."""
+    now = now or utc_now()
+    lots = await _open_lots(customer)
+    rule_lots = [_as_rule_lot(lot) for lot in lots]
+    available = rules.spendable_total(rule_lots, now)
+    if points > available:
+        raise InsufficientPointsError(needed=points, available=available)
+    taken = rules.allocate(rule_lots, points, now)
+    await _take(lots, taken)
+    customer.points_balance -= points
+    await customer.save(update_fields=["points_balance", "updated_at"])
+    return await PointsTransaction.create(
+        store_id=store.id,
+        customer_id=customer.id,
+        kind=kind,
+        points=-points,
+        reason=reason,
+        source_type=source.type,
+        source_id=source.id,
+        details={**(details or {}), "lots": [[str(i), n] for i, n in taken]},
+    )
+
+
+async def reverse_order(
+    store: Store,
+    customer: Customer,
+    *,
+    order_id: UUID,
+    points: int,
+    reason: str,
+    source: Source,
+    now: datetime | None = None,
+) -> tuple[PointsTransaction | None, int]:
+    """Take back points an order gave; what was already spent is the shortfall."""
+    now = now or utc_now()
+    lots = await _open_lots(customer)
+    by_id = {lot.id: lot for lot in lots}
+    taken, shortfall = rules.allocate_reversal(
+        [_as_rule_lot(lot) for lot in lots], points, order_id=order_id, now=now
+    )
+    if not taken:
+        return None, shortfall
+    await _take(lots, taken)
+    from_pending = sum(n for lot_id, n in taken if by_id[lot_id].pending)
+    total = sum(n for _, n in taken)
+    customer.points_pending -= from_pending
+    customer.points_balance -= total - from_pending
+    customer.points_lifetime -= total
+    await customer.save(
+        update_fields=[
+            "points_balance",
+            "points_pending",
+            "points_lifetime",
+            "updated_at",
+        ]
+    )
+    transaction = await PointsTransaction.create(
+        store_id=store.id,
+        customer_id=customer.id,
+        kind=TransactionKind.REVERSE,
+        points=-total,
+        reason=reason,
+        source_type=source.type,
+        source_id=source.id,
+        details={"lots": [[str(i), n] for i, n in taken], "shortfall": shortfall},
+    )
+    return transaction, shortfall
+
+
+async def _take(lots: list[PointsLot], taken: list[tuple[UUID, int]]) -> None:
+    by_id = {lot.id: lot for lot in lots}
+    for lot_id, points in taken:
+        lot = by_id[lot_id]
+        lot.remaining -= points
+        await lot.save(update_fields=["remaining"])
+
+
+async def adjust(
+    store: Store, customer_id: UUID, *, points: int, reason: str
+) -> PointsTransaction:
+    """A merchant's goodwill credit or correction; a reason is required."""
+    reason = reason.strip()
+    if not reason or len(reason) > 255:
+        raise LedgerError(
+            LedgerErrorCode.INVALID,
+            "A reason of 1 to 255 characters is required.",
+            field="reason",
+        )
+    if points == 0 or abs(points) > MAX_ADJUSTMENT:
+        raise LedgerError(
+            LedgerErrorCode.INVALID,
+            f"Points must be non-zero and at most {MAX_ADJUSTMENT} either way.",
+            field="points",
+        )
+    customer = await lock_customer(store, customer_id)
+    now = utc_now()
+    await settle(store, customer, now=now)
+    source = Source("manual", "")
+    if points > 0:
+        return await credit(
+            store,
+            customer,
+            kind=TransactionKind.ADJUST,
+            points=points,
+            reason=reason,
+            earned_at=now,
+            source=source,
+            hold=False,
+            now=now,
+        )
+    return await debit(
+        store,
+        customer,
+        kind=TransactionKind.ADJUST,
+        points=-points,
+        reason=reason,
+        source=source,
+        now=now,
+    )
+
+
+async def earned_since(
+    store: Store, customer_id: UUID, *, rule_id: UUID, since: datetime | None
+) -> int:
+    """Points a rule gave a customer since a time (for caps), net of nothing."""
+    query = PointsTransaction.filter(
+        store_id=store.id,
+        customer_id=customer_id,
+        rule_id=rule_id,
+        kind__in=[TransactionKind.EARN, TransactionKind.BONUS],
+    )
+    if since is not None:
+        query = query.filter(created_at__gte=since)
+    rows = await query.annotate(total=Sum("points")).values("total")
+    return int(rows[0]["total"] or 0) if rows else 0
+
+
+def history(store: Store, customer_id: UUID) -> Any:
+    """The customer's entries, newest first."""
+    return PointsTransaction.filter(
+        store_id=store.id, customer_id=customer_id
+    ).order_by("-created_at", "-id")
+
+
+async def open_lots(store: Store, customer_id: UUID) -> list[PointsLot]:
+    """Lots with points left, in the order they will be spent."""
+    lots = await PointsLot.filter(
+        store_id=store.id, customer_id=customer_id, remaining__gt=0
+    ).order_by("created_at", "id")
+    return sorted(lots, key=lambda lot: rules._spend_order(_as_rule_lot(lot)))

@@ -1,0 +1,101 @@
+"""Time-driven work: pending points released, lots expired, tiers reviewed,
+birthday bonuses given. Run by `ladder worker` and, embedded, by `ladder serve`.
+
+Each customer is handled in its own transaction so one failure stops nothing else.
+"""
+
+import calendar
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from api.core.clock import utc_now
+from api.customers.models import Customer
+from api.ledger import service as ledger
+from api.ledger.models import PointsLot
+from api.membership import service as membership
+from api.stores.models import Store
+from api.tiers import service as tiers
+
+logger = logging.getLogger("ladder.maintenance")
+BATCH = 500
+
+
+@dataclass
+class MaintenanceReport:
+    settled: int = 0
+    tiers_reviewed: int = 0
+    birthdays: int = 0
+    failures: int = 0
+
+
+async def run(now: datetime | None = None) -> MaintenanceReport:
+    now = now or utc_now()
+    report = MaintenanceReport()
+    for store in await Store.all():
+        await run_store(store, now, report)
+    return report
+
+
+async def run_store(store: Store, now: datetime, report: MaintenanceReport) -> None:
+    due = (
+        await PointsLot.filter(
+            Q(pending=True, available_at__lte=now)
+            | Q(pending=False, expires_at__lte=now),
+            store_id=store.id,
+            remaining__gt=0,
+        )
+        .distinct()
+        .limit(BATCH)
+        .values_list("customer_id", flat=True)
+    )
+    for customer_id in {UUID(str(c)) for c in due}:
+        if await _guarded(store, customer_id, _settle, now):
+            report.settled += 1
+        else:
+            report.failures += 1
+    for customer_id in await tiers.customers_due_for_review(store, now, BATCH):
+        if await _guarded(store, customer_id, _review, now):
+            report.tiers_reviewed += 1
+        else:
+            report.failures += 1
+    for customer_id in await _birthday_candidates(store, now):
+        async with in_transaction():
+            given = await membership.award_birthday(store, customer_id, now=now)
+        report.birthdays += bool(given)
+
+
+async def _settle(store: Store, customer_id: UUID, now: datetime) -> None:
+    customer = await ledger.lock_customer(store, customer_id)
+    await ledger.settle(store, customer, now=now)
+
+
+async def _review(store: Store, customer_id: UUID, now: datetime) -> None:
+    customer = await ledger.lock_customer(store, customer_id)
+    await tiers.evaluate(store, customer, note="tier review", now=now)
+
+
+async def _guarded(store: Store, customer_id: UUID, work, now: datetime) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        async with in_transaction():
+            await work(store, customer_id, now)
+    except Exception:
+        logger.exception("maintenance failed for a customer of store %s", store.id)
+        return False
+    return True
+
+
+async def _birthday_candidates(store: Store, now: datetime) -> list[UUID]:
+    today = now.astimezone(ZoneInfo(store.timezone)).date()
+    days = [today.month * 100 + today.day]
+    if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year):
+        days.append(229)  # 29 February birthdays are celebrated on the 28th
+    rows = await Customer.filter(
+        store_id=store.id, enrolled=True, birthday_md__in=days, erased_at__isnull=True
+    ).values_list("id", flat=True)
+    return [UUID(str(cid)) for cid in rows]

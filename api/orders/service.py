@@ -1,0 +1,306 @@
+"""Order intake: one idempotent `ingest` decides every effect of an order event.
+
+Same event twice = one effect: the order row is locked and its state (paid,
+refund refs, snapshot time) says what was already applied.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from api.core.clock import utc_now
+from api.customers import service as customers
+from api.customers.models import Customer, Platform
+from api.customers.rules import CustomerChanges
+from api.earning import service as earning
+from api.ladder import service as ladder
+from api.ledger import rules as ledger_rules
+from api.ledger import service as ledger
+from api.orders import rules
+from api.orders.errors import OrderError, OrderErrorCode
+from api.orders.events import CustomerRef, OrderEvent, OrderEventKind
+from api.orders.models import Order, OrderRefund, OrderStatus
+from api.program.rules import RuleKind
+from api.rewards import service as rewards
+from api.stores.models import Store
+from api.tiers import service as tiers
+
+
+@dataclass
+class IngestResult:
+    order: Order
+    # What this event did; empty when it was a repeat or a stale snapshot.
+    effects: list[str] = field(default_factory=list)
+    points_earned: int = 0
+    points_reversed: int = 0
+
+    @property
+    def applied(self) -> bool:
+        return bool(self.effects)
+
+
+async def ingest(store: Store, event: OrderEvent) -> IngestResult:
+    """Apply an order event: points, tier and ladder move together, or not at all."""
+    rules.check_event(event, store_currency=store.currency)
+    customer_id = await _customer_for(store, event.customer)
+    customer = await ledger.lock_customer(store, customer_id)
+    order, created = await _locked_order(store, customer, event)
+    result = IngestResult(order=order, effects=["created"] if created else [])
+    if not created and rules.is_stale(event, order.snapshot_at):
+        return result
+    now = utc_now()
+    await ledger.settle(store, customer, now=now)
+    if event.kind in (
+        OrderEventKind.PLACED,
+        OrderEventKind.UPDATED,
+        OrderEventKind.PAID,
+    ):
+        await _apply_snapshot(order, event, result)
+    if event.kind is OrderEventKind.PAID and order.paid_at is None:
+        await _pay(store, customer, order, event, result)
+    elif event.kind is OrderEventKind.REFUNDED:
+        await _refund(store, customer, order, event, result)
+    elif (
+        event.kind is OrderEventKind.CANCELLED
+        and order.status is not OrderStatus.CANCELLED
+    ):
+        await _cancel(store, customer, order, event, result)
+    if event.updated_at > order.snapshot_at:
+        order.snapshot_at = event.updated_at
+    await order.save()
+    if event.discount_codes and await rewards.mark_used(
+        store, list(event.discount_codes), order_ref=order.order_ref
+    ):
+        result.effects.append("reward codes used")
+    return result
+
+
+async def _customer_for(store: Store, ref: CustomerRef) -> UUID:
+    """The customer an order belongs to: by platform id, else by email (guests)."""
+    platform = Platform(ref.platform)
+    if ref.external_id:
+        found = await customers.find_by_external_id(
+            store, platform=platform, external_id=ref.external_id
+        )
+        if found is not None:
+            return found.id
+        changes = CustomerChanges({"email": ref.email} if ref.email else {})
+        result = await customers.upsert(
+            store, platform=platform, external_id=ref.external_id, changes=changes
+        )
+        return result.customer.id
+    email = (ref.email or "").strip().lower()
+    guest = (
+        await customers.active(store).filter(email=email).order_by("created_at").first()
+    )
+    if guest is not None:
+        return guest.id
+    # A guest with no id anywhere: keyed by email on this platform, so repeats match.
+    result = await customers.upsert(
+        store,
+        platform=platform,
+        external_id=f"email:{email}",
+        changes=CustomerChanges({"email": email}),
+    )
+    return result.customer.id
+
+
+async def _locked_order(
+    store: Store, customer: Customer, event: OrderEvent
+) -> tuple[Order, bool]:
+    ref = event.order_ref.strip()
+    query = Order.filter(store_id=store.id, platform=event.platform, order_ref=ref)
+    order = await query.select_for_update().first()
+    if order is not None:
+        return order, False
+    try:
+        async with in_transaction():  # savepoint: a concurrent first delivery may win
+            order = await Order.create(
+                store_id=store.id,
+                customer_id=customer.id,
+                platform=event.platform,
+                order_ref=ref,
+                name=event.name,
+                status=OrderStatus.PLACED,
+                currency=event.currency.upper(),
+                eligible_minor=event.eligible_minor,
+                discount_codes=list(event.discount_codes),
+                placed_at=event.occurred_at,
+                snapshot_at=event.updated_at,
+            )
+        return order, True
+    except IntegrityError:
+        winner = await query.select_for_update().first()
+        if winner is None:  # pragma: no cover - the conflicting row exists
+            raise
+        return winner, False
+
+
+async def _apply_snapshot(
+    order: Order, event: OrderEvent, result: IngestResult
+) -> None:
+    # Amounts only change before payment: after it, refunds are the only way down.
+    if order.paid_at is None and order.eligible_minor != event.eligible_minor:
+        order.eligible_minor = event.eligible_minor
+        result.effects.append("amount updated")
+    codes = sorted(set(order.discount_codes) | set(event.discount_codes))
+    if codes != sorted(order.discount_codes):
+        order.discount_codes = codes
+    if event.name and not order.name:
+        order.name = event.name
+
+
+async def _pay(
+    store: Store,
+    customer: Customer,
+    order: Order,
+    event: OrderEvent,
+    result: IngestResult,
+) -> None:
+    if order.status is OrderStatus.CANCELLED:
+        return
+    order.status = OrderStatus.PAID
+    order.paid_at = event.occurred_at
+    order.eligible_minor = event.eligible_minor
+    given = await earning.award(
+        store,
+        customer,
+        kind=RuleKind.ORDER_SPEND,
+        at=event.occurred_at,
+        source=ledger.Source("order", str(order.id)),
+        subject=order.name or order.order_ref,
+        eligible_minor=order.eligible_minor,
+        currency=order.currency,
+        order_id=order.id,
+    )
+    order.points_earned = sum(t.points for t in given)
+    result.points_earned = order.points_earned
+    result.effects.append("paid")
+    customer.paid_orders += 1
+    if customer.last_order_at is None or event.occurred_at > customer.last_order_at:
+        customer.last_order_at = event.occurred_at
+    await customer.save(update_fields=["paid_orders", "last_order_at", "updated_at"])
+    await order.save()  # tier qualification reads paid orders
+    note = f"order {order.name or order.order_ref} paid"
+    await tiers.evaluate(store, customer, note=note)
+    await ladder.recompute(store, customer, cause=note)
+
+
+async def _refund(
+    store: Store,
+    customer: Customer,
+    order: Order,
+    event: OrderEvent,
+    result: IngestResult,
+) -> None:
+    refund_ref = (event.refund_ref or "").strip()
+    if await OrderRefund.exists(
+        store_id=store.id, order_id=order.id, refund_ref=refund_ref
+    ):
+        return
+    refund = await OrderRefund.create(
+        store_id=store.id,
+        order_id=order.id,
+        refund_ref=refund_ref,
+        refunded_minor=event.refunded_minor,
+    )
+    order.refunded_minor = min(
+        order.refunded_minor + event.refunded_minor, order.eligible_minor
+    )
+    result.effects.append("refunded")
+    if order.paid_at is None:
+        return
+    fully = order.refunded_minor >= order.eligible_minor
+    order.status = OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED
+    target = (
+        order.points_earned
+        if fully
+        else ledger_rules.reversal_target(
+            order.points_earned, order.eligible_minor, order.refunded_minor
+        )
+    )
+    reversed_points = await _take_back(
+        store,
+        customer,
+        order,
+        target,
+        reason=f"Refund on order {order.name or order.order_ref}",
+    )
+    refund.points_reversed = reversed_points
+    await refund.save(update_fields=["points_reversed"])
+    result.points_reversed = reversed_points
+    if fully:
+        await _no_longer_paid(store, customer, order, cause="refunded")
+
+
+async def _cancel(
+    store: Store,
+    customer: Customer,
+    order: Order,
+    event: OrderEvent,
+    result: IngestResult,
+) -> None:
+    was_paid = rules.counts_as_paid(order.status)
+    order.status = OrderStatus.CANCELLED
+    result.effects.append("cancelled")
+    if not was_paid:
+        return
+    result.points_reversed = await _take_back(
+        store,
+        customer,
+        order,
+        order.points_earned,
+        reason=f"Order {order.name or order.order_ref} cancelled",
+    )
+    if (
+        order.refunded_minor < order.eligible_minor
+    ):  # not already uncounted by a full refund
+        await _no_longer_paid(store, customer, order, cause="cancelled")
+
+
+async def _take_back(
+    store: Store, customer: Customer, order: Order, target: int, *, reason: str
+) -> int:
+    """Reverse up to `target` of the order's points in total; records any shortfall."""
+    owed = target - order.points_reversed - order.points_unrecovered
+    if owed <= 0:
+        return 0
+    transaction, shortfall = await ledger.reverse_order(
+        store,
+        customer,
+        order_id=order.id,
+        points=owed,
+        reason=reason,
+        source=ledger.Source("order", str(order.id)),
+    )
+    taken = -transaction.points if transaction else 0
+    order.points_reversed += taken
+    order.points_unrecovered += shortfall
+    return taken
+
+
+async def _no_longer_paid(
+    store: Store, customer: Customer, order: Order, *, cause: str
+) -> None:
+    customer.paid_orders = max(customer.paid_orders - 1, 0)
+    await customer.save(update_fields=["paid_orders", "updated_at"])
+    await order.save()
+    note = f"order {order.name or order.order_ref} {cause}"
+    await ladder.recompute(store, customer, cause=note)
+    await tiers.evaluate(store, customer, note=note)
+
+
+def orders_of(store: Store, customer_id: UUID) -> Any:
+    return Order.filter(store_id=store.id, customer_id=customer_id).order_by(
+        "-placed_at", "-id"
+    )
+
+
+async def get_order(store: Store, order_id: UUID) -> Order:
+    order = await Order.get_or_none(store_id=store.id, id=order_id)
+    if order is None:
+        raise OrderError(OrderErrorCode.NOT_FOUND, "No such order.", field="id")
+    return order

@@ -1,0 +1,307 @@
+"""Tiers: the catalogue, qualification, upgrades at once, downgrades at review."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from tortoise.expressions import Q
+from tortoise.functions import Sum
+
+from api.core.clock import utc_now
+from api.customers.models import Customer
+from api.ledger.models import PointsTransaction, TransactionKind
+from api.ledger.service import settings_of
+from api.orders.models import Order, OrderStatus
+from api.program.rules import TierBasis
+from api.stores.models import Store
+from api.tiers import rules
+from api.tiers.errors import TierError, TierErrorCode
+from api.tiers.models import Tier, TierChange, TierChangeReason
+
+MAX_TIERS = 20
+
+
+def level(tier: Tier) -> rules.TierLevel:
+    return rules.TierLevel(
+        id=tier.id,
+        name=tier.name,
+        rank=tier.rank,
+        threshold=tier.threshold,
+        multiplier=Decimal(tier.multiplier),
+    )
+
+
+async def list_tiers(store: Store) -> list[Tier]:
+    return await Tier.filter(store_id=store.id).order_by("rank")
+
+
+async def get_tier(store: Store, tier_id: UUID) -> Tier:
+    tier = await Tier.get_or_none(store_id=store.id, id=tier_id)
+    if tier is None:
+        raise TierError(TierErrorCode.NOT_FOUND, "No such tier.", field="id")
+    return tier
+
+
+@dataclass
+class TierFields:
+    name: str
+    rank: int
+    threshold: int
+    multiplier: Decimal = Decimal(1)
+    perks: tuple[str, ...] = ()
+    description: str = ""
+
+
+def _check(fields: TierFields) -> None:
+    problems = [
+        (
+            1 <= len(fields.name.strip()) <= 100,
+            "name",
+            "Name must be 1 to 100 characters.",
+        ),
+        (0 <= fields.rank <= 1000, "rank", "Rank must be 0 to 1000."),
+        (fields.threshold >= 0, "threshold", "Threshold cannot be negative."),
+        (
+            Decimal(1) <= fields.multiplier <= Decimal(10),
+            "multiplier",
+            "Multiplier must be between 1 and 10.",
+        ),
+        (len(fields.perks) <= 20, "perks", "At most 20 perks."),
+    ]
+    for ok, field, message in problems:
+        if not ok:
+            raise TierError(TierErrorCode.INVALID, message, field=field)
+
+
+async def save_tier(
+    store: Store, fields: TierFields, *, tier_id: UUID | None = None
+) -> Tier:
+    """Create or change a tier; thresholds must grow with rank."""
+    _check(fields)
+    tiers = [t for t in await list_tiers(store) if t.id != tier_id]
+    if tier_id is None and len(tiers) >= MAX_TIERS:
+        raise TierError(
+            TierErrorCode.INVALID, f"At most {MAX_TIERS} tiers.", field="rank"
+        )
+    if any(t.rank == fields.rank for t in tiers):
+        raise TierError(
+            TierErrorCode.DUPLICATE_RANK, "Another tier has this rank.", field="rank"
+        )
+    for other in tiers:
+        if (other.rank < fields.rank) != (other.threshold < fields.threshold):
+            raise TierError(
+                TierErrorCode.THRESHOLD_ORDER,
+                f"Threshold must sit between the tiers around it ({other.name}).",
+                field="threshold",
+            )
+    tier = await get_tier(store, tier_id) if tier_id else Tier(store_id=store.id)
+    tier.name = fields.name.strip()
+    tier.rank = fields.rank
+    tier.threshold = fields.threshold
+    tier.multiplier = fields.multiplier
+    tier.perks = [p.strip() for p in fields.perks if p.strip()]
+    tier.description = fields.description.strip()
+    await tier.save()
+    return tier
+
+
+async def delete_tier(store: Store, tier_id: UUID) -> UUID:
+    """Delete a tier; its members drop to no tier until their next evaluation."""
+    tier = await get_tier(store, tier_id)
+    await Customer.filter(store_id=store.id, tier_id=tier.id).update(tier_id=None)
+    await tier.delete()
+    return tier_id
+
+
+async def qualifying_metric(
+    store: Store, customer_id: UUID, *, since: datetime, until: datetime
+) -> int:
+    """Spend (minor units, net of refunds) or points earned in [since, until)."""
+    program = settings_of(store)
+    if program.tier_basis is TierBasis.SPEND:
+        rows = (
+            await Order.filter(
+                store_id=store.id,
+                customer_id=customer_id,
+                paid_at__gte=since,
+                paid_at__lt=until,
+            )
+            .exclude(status=OrderStatus.CANCELLED)
+            .annotate(spent=Sum("eligible_minor"), refunded=Sum("refunded_minor"))
+            .values("spent", "refunded")
+        )
+        row = rows[0] if rows else {}
+        return int(row.get("spent") or 0) - int(row.get("refunded") or 0)
+    rows = (
+        await PointsTransaction.filter(
+            Q(kind__in=[TransactionKind.EARN, TransactionKind.BONUS])
+            | Q(kind=TransactionKind.REVERSE, source_type="order"),
+            store_id=store.id,
+            customer_id=customer_id,
+            created_at__gte=since,
+            created_at__lt=until,
+        )
+        .annotate(total=Sum("points"))
+        .values("total")
+    )
+    return int(rows[0]["total"] or 0) if rows else 0
+
+
+async def evaluate(
+    store: Store, customer: Customer, *, note: str, now: datetime | None = None
+) -> TierChange | None:
+    """Move a (locked) customer to the tier they qualify for: up at once, down
+    only at their review date. A merchant override freezes the tier."""
+    if customer.tier_locked:
+        return None
+    now = now or utc_now()
+    levels = [level(t) for t in await list_tiers(store)]
+    if not levels:
+        return None
+    program = settings_of(store)
+    current = next((lv for lv in levels if lv.id == customer.tier_id), None)
+    review_due = customer.tier_review_at is not None and customer.tier_review_at <= now
+    since = (
+        rules.review_window_start(customer.tier_review_at, program, store.timezone)
+        if review_due and customer.tier_review_at is not None
+        else rules.qualification_start(now, program, store.timezone)
+    )
+    metric = await qualifying_metric(store, customer.id, since=since, until=now)
+    decision = rules.decide(
+        current, rules.qualifying(levels, metric), review_due=review_due
+    )
+    if decision is None:
+        if review_due:  # kept the tier: judged again after another period
+            customer.tier_review_at = rules.next_review(now, program, store.timezone)
+            await customer.save(update_fields=["tier_review_at", "updated_at"])
+        return None
+    reason = (
+        TierChangeReason.DOWNGRADED
+        if decision.downgrade
+        else TierChangeReason.QUALIFIED
+    )
+    return await _move(store, customer, decision.to, reason=reason, note=note, now=now)
+
+
+async def override(
+    store: Store, customer: Customer, tier: Tier | None, *, note: str
+) -> TierChange | None:
+    """Fix a customer's tier by hand (None: clear the override and re-evaluate)."""
+    now = utc_now()
+    if tier is None:
+        if not customer.tier_locked:
+            return None
+        customer.tier_locked = False
+        await customer.save(update_fields=["tier_locked", "updated_at"])
+        await TierChange.create(
+            store_id=store.id,
+            customer_id=customer.id,
+            from_tier_id=customer.tier_id,
+            to_tier_id=customer.tier_id,
+            reason=TierChangeReason.OVERRIDE_CLEARED,
+            note=note,
+        )
+        return await evaluate(store, customer, note=note, now=now)
+    customer.tier_locked = True
+    return await _move(
+        store, customer, level(tier), reason=TierChangeReason.MANUAL, note=note, now=now
+    )
+
+
+async def _move(
+    store: Store,
+    customer: Customer,
+    to: rules.TierLevel | None,
+    *,
+    reason: TierChangeReason,
+    note: str,
+    now: datetime,
+) -> TierChange:
+    program = settings_of(store)
+    change = await TierChange.create(
+        store_id=store.id,
+        customer_id=customer.id,
+        from_tier_id=customer.tier_id,
+        to_tier_id=to.id if to else None,
+        reason=reason,
+        note=note,
+    )
+    customer.tier_id = to.id if to else None
+    customer.tier_review_at = (
+        rules.next_review(now, program, store.timezone) if to else None
+    )
+    await customer.save(
+        update_fields=["tier_id", "tier_review_at", "tier_locked", "updated_at"]
+    )
+    return change
+
+
+async def customers_due_for_review(
+    store: Store, now: datetime, limit: int = 500
+) -> list[UUID]:
+    rows = (
+        await Customer.filter(
+            store_id=store.id,
+            tier_review_at__lte=now,
+            tier_locked=False,
+            erased_at__isnull=True,
+        )
+        .limit(limit)
+        .values_list("id", flat=True)
+    )
+    return [UUID(str(r)) for r in rows]
+
+
+def history(store: Store, customer_id: UUID):  # type: ignore[no-untyped-def]
+    return TierChange.filter(store_id=store.id, customer_id=customer_id).order_by(
+        "-created_at"
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    current: Tier | None
+    next: Tier | None
+    metric: int
+    amount_to_next: int | None
+    review_at: datetime | None
+    # What is still missing, in the window judged at the review, to keep the tier.
+    amount_to_keep: int
+
+
+async def progress(
+    store: Store, customer: Customer, *, now: datetime | None = None
+) -> Progress:
+    """Where the customer stands: current tier, the next one and how far it is."""
+    now = now or utc_now()
+    program = settings_of(store)
+    all_tiers = await list_tiers(store)
+    current = next((t for t in all_tiers if t.id == customer.tier_id), None)
+    metric = await qualifying_metric(
+        store,
+        customer.id,
+        since=rules.qualification_start(now, program, store.timezone),
+        until=now,
+    )
+    above = [t for t in all_tiers if current is None or t.rank > current.rank]
+    upcoming = min(above, key=lambda t: t.rank, default=None)
+    to_keep = 0
+    if current is not None and customer.tier_review_at is not None:
+        judged = await qualifying_metric(
+            store,
+            customer.id,
+            since=rules.review_window_start(
+                customer.tier_review_at, program, store.timezone
+            ),
+            until=now,
+        )
+        to_keep = max(current.threshold - judged, 0)
+    return Progress(
+        current=current,
+        next=upcoming,
+        metric=metric,
+        amount_to_next=max(upcoming.threshold - metric, 0) if upcoming else None,
+        review_at=customer.tier_review_at,
+        amount_to_keep=to_keep,
+    )
