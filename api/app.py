@@ -12,7 +12,7 @@ from tortoise import Tortoise
 from api.db import tortoise_config
 from api.http import cors, health
 from api.http.graphql import LadderGraphQL
-from api.settings import Settings
+from api.settings import Environment, Settings
 from schema import build_schema
 
 
@@ -28,7 +28,7 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
         max_aliases=settings.max_aliases,
         max_page_size=settings.max_page_size,
         introspection=settings.introspection_enabled,
-        field_suggestions=not settings.is_production,
+        field_suggestions=settings.environment is Environment.DEVELOPMENT,
     )
     graphql = LadderGraphQL(schema, settings)
 

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.panel import Panel
 from tortoise import Tortoise
 from tortoise.exceptions import BaseORMException
+from tortoise.transactions import in_transaction
 
 from api import db
 from api.core.errors import DomainError
@@ -76,7 +77,8 @@ async def _with_orm(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     db.ensure_sqlite_dir(settings.database_url)
     await Tortoise.init(config=db.tortoise_config(settings.database_url))
     try:
-        return await work()
+        async with in_transaction():  # a failing command leaves nothing half-written
+            return await work()
     finally:
         await Tortoise.close_connections()
 
@@ -118,6 +120,8 @@ def serve(
     port = port or settings.port
     _run(lambda: db.migrate(settings))
     url = f"http://{host}:{port}/graphql"
+    if demo and settings.is_production:
+        _fail("--demo is for development: unset LADDER_ENVIRONMENT=production")
     if demo:
         from api.demo import seed_demo
 
@@ -146,6 +150,8 @@ def demo_command() -> None:
     from api.demo import seed_demo
 
     settings = _settings()
+    if settings.is_production:
+        _fail("the demo store is for development: unset LADDER_ENVIRONMENT=production")
     credentials = _run(lambda: _with_orm(settings, seed_demo))
     _print_json(
         {
@@ -211,6 +217,27 @@ def store_rotate_key(
         row = await service.get_store(store_id)
         key = await service.rotate_key(row, key_kind)
         return {"store_id": str(row.id), "kind": key_kind.value, "key": key}
+
+    _print_json(_run(lambda: _with_orm(settings, work)))
+
+
+@store_app.command("revoke-tokens")
+def store_revoke_tokens(
+    store: Annotated[str, typer.Option(help="The store id.")],
+) -> None:
+    """Invalidate every customer token the store has issued (after a leak)."""
+    from api.stores import service
+
+    settings = _settings()
+    try:
+        store_id = UUID(store)
+    except ValueError:
+        _fail("--store must be a store id")
+
+    async def work() -> dict[str, Any]:
+        row = await service.get_store(store_id)
+        await service.revoke_customer_tokens(row)
+        return {"store_id": str(row.id), "customer_tokens": "revoked"}
 
     _print_json(_run(lambda: _with_orm(settings, work)))
 

@@ -7,15 +7,17 @@ import strawberry
 
 from api.settings import Settings
 from api.stores.errors import AuthError
+from api.stores.models import Store
 from api.stores.service import Principal
 from schema.customers.loaders import CustomerLoaders
 
 
-@dataclass
 class Loaders:
-    """Per-request DataLoaders: their caches must never outlive one request."""
+    """Per-request DataLoaders, scoped to the caller's store: their caches must
+    never outlive one request or cross stores."""
 
-    customers: CustomerLoaders = field(default_factory=CustomerLoaders)
+    def __init__(self, store: Store | None = None):
+        self.customers = CustomerLoaders(store)
 
 
 @dataclass
@@ -26,6 +28,10 @@ class Context:
     # Set when it carried credentials that failed; resolvers then see nothing.
     auth_error: AuthError | None = None
     loaders: Loaders = field(default_factory=Loaders)
+
+    def authenticated(self, principal: Principal) -> None:
+        self.principal = principal
+        self.loaders = Loaders(principal.store)
 
 
 Info: TypeAlias = strawberry.Info[Context, None]

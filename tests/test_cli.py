@@ -93,6 +93,24 @@ async def test_store_create_with_bad_input_is_one_line(
     assert await Store.all().count() == 0
 
 
+async def test_store_create_with_bad_origin_writes_nothing(
+    database_url: str, db_clean: None
+) -> None:
+    result = ladder(
+        "store",
+        "create",
+        "--name",
+        "Orphan",
+        "--currency",
+        "EUR",
+        "--origin",
+        "not-an-origin",
+        database_url=database_url,
+    )
+    assert "not an origin" in _one_error_line(result)
+    assert await Store.all().count() == 0
+
+
 async def test_rotate_key(database_url: str, db_clean: None) -> None:
     created = json.loads(
         ladder(

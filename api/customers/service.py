@@ -42,6 +42,15 @@ async def get(store: Store, customer_id: UUID) -> Customer:
     return customer
 
 
+async def _for_write(store: Store, customer_id: UUID) -> Customer:
+    """The customer row, locked until the transaction ends, so an erasure and a
+    write that race cannot bring personal data back."""
+    customer = await active(store).select_for_update().get_or_none(id=customer_id)
+    if customer is None:
+        raise CustomerNotFoundError()
+    return customer
+
+
 async def find_by_external_id(
     store: Store, *, platform: Platform, external_id: str
 ) -> Customer | None:
@@ -97,7 +106,8 @@ async def upsert(
         store, platform=platform, external_id=external_id
     )
     if existing is not None:
-        return UpsertResult(await _apply(existing, values), created=False)
+        locked = await _for_write(store, existing.id)
+        return UpsertResult(await _apply(locked, values), created=False)
     try:
         async with in_transaction():  # a savepoint: a lost race rolls back only this
             birthday_md = rules.month_day(values.get("birthday"))
@@ -116,22 +126,23 @@ async def upsert(
         winner = await find_by_external_id(
             store, platform=platform, external_id=external_id
         )
-        if winner is None:  # the identity belongs to an erased customer
-            raise
-        return UpsertResult(await _apply(winner, values), created=False)
+        if winner is None:  # erased while we raced: nothing left to update
+            raise CustomerNotFoundError(field="externalId") from None
+        locked = await _for_write(store, winner.id)
+        return UpsertResult(await _apply(locked, values), created=False)
     return UpsertResult(customer, created=True)
 
 
 async def update(
     store: Store, customer_id: UUID, *, changes: rules.CustomerChanges
 ) -> Customer:
-    customer = await get(store, customer_id)
+    customer = await _for_write(store, customer_id)
     return await _apply(customer, rules.clean_changes(changes, today=utc_now().date()))
 
 
 async def enroll(store: Store, customer_id: UUID) -> Customer:
     """Enrol a customer in the programme; enrolling twice keeps the first date."""
-    customer = await get(store, customer_id)
+    customer = await _for_write(store, customer_id)
     if not customer.enrolled:
         customer.enrolled = True
         customer.enrolled_at = utc_now()
@@ -140,8 +151,15 @@ async def enroll(store: Store, customer_id: UUID) -> Customer:
 
 
 async def erase(store: Store, customer_id: UUID) -> UUID:
-    """Erase a customer's personal data; their ledger stays, anonymised."""
-    customer = await get(store, customer_id)
+    """Erase a customer's personal data; their ledger stays, anonymised.
+
+    Erasing again succeeds and changes nothing (a retried request must not fail).
+    """
+    if await Customer.exists(
+        store_id=store.id, id=customer_id, erased_at__isnull=False
+    ):
+        return customer_id
+    customer = await _for_write(store, customer_id)
     customer.email = None
     customer.first_name = None
     customer.last_name = None

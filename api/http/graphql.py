@@ -6,10 +6,12 @@ from urllib.parse import urlsplit
 import strawberry
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.typevars import RootValue
+from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from api.settings import Settings
 from api.stores import service as stores
@@ -33,6 +35,17 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
         )
         self.settings = settings
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as error:
+            response = _request_error(error)
+        await response(scope, receive, send)
+
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         context = Context(settings=self.settings)
         if _prefers_graphql_response_json(request):
@@ -44,7 +57,8 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
                 _check_origin(principal, origin)
                 response.headers["access-control-allow-origin"] = origin
                 response.headers["vary"] = "Origin"
-            context.principal = principal
+            if principal is not None:
+                context.authenticated(principal)
         except AuthError as error:
             context.auth_error = error
         return context
@@ -54,7 +68,7 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
             result = await super().execute_single(*args, **kwargs)
         except HTTPException as error:
             # GraphQL over HTTP: a mutation sent with GET is 405, not 400.
-            if error.status_code == 400 and "GET" in error.reason:
+            if isinstance(error.__cause__, InvalidOperationTypeError):
                 raise HTTPException(405, error.reason) from error
             raise
         sub_response: Response = kwargs["sub_response"]
@@ -75,10 +89,32 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
         response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
         sub_response: Response,
     ) -> Response:
+        if isinstance(response_data, dict) and _is_request_error(response_data):
+            # Nothing ran: the spec wants no "data" entry at all.
+            response_data = {"errors": response_data["errors"]}
         response = super().create_response(response_data, sub_response)
         if sub_response.media_type:
             response.headers["content-type"] = sub_response.media_type
         return response
+
+
+def _is_request_error(data: GraphQLHTTPResponse) -> bool:
+    errors = list(data.get("errors") or [])
+    return (
+        data.get("data") is None
+        and bool(errors)
+        and all(isinstance(e, dict) and "path" not in e for e in errors)
+    )
+
+
+def _request_error(error: HTTPException) -> Response:
+    """Transport-level failures as GraphQL-shaped JSON, so clients parse one format."""
+    headers = {"allow": "POST"} if error.status_code == 405 else None
+    return JSONResponse(
+        {"errors": [{"message": error.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+        status_code=error.status_code,
+        headers=headers,
+    )
 
 
 async def _authenticate(request: Request) -> Principal | None:

@@ -42,6 +42,7 @@ async def create_store(
     allowed_origins: list[str] | None = None,
 ) -> IssuedKeys:
     """A new store comes with one secret and one publishable key."""
+    origins = rules.clean_origins(allowed_origins or [])
     store = await Store.create(
         name=rules.clean_name(name),
         currency=rules.clean_currency(currency),
@@ -50,7 +51,7 @@ async def create_store(
     )
     secret_key = await _issue_key(store, KeyKind.SECRET)
     publishable_key = await _issue_key(
-        store, KeyKind.PUBLISHABLE, allowed_origins=allowed_origins or []
+        store, KeyKind.PUBLISHABLE, allowed_origins=origins
     )
     return IssuedKeys(
         store=store, secret_key=secret_key, publishable_key=publishable_key

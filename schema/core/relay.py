@@ -3,23 +3,30 @@
 from typing import Any
 from uuid import UUID
 
+import strawberry
 from strawberry import relay
 
 from schema.core.errors import ApiError
 
 
-def decode_id(global_id: relay.GlobalID, type_name: str) -> UUID | None:
+def decode_id(global_id: str, type_name: str) -> UUID | None:
     """The database id inside a global id of the expected type, else None.
 
     Callers treat None as "not found", so a malformed id, an id of another type
-    and an id of another store all look exactly the same.
+    and an id of another store all look exactly the same. (Arguments are typed
+    `ID`, not strawberry's GlobalID, so garbage never fails before this point.)
     """
-    if global_id.type_name != type_name:
-        return None
     try:
-        return UUID(global_id.node_id)
-    except ValueError:
+        parsed = relay.GlobalID.from_id(str(global_id))
+        if parsed.type_name != type_name:
+            return None
+        return UUID(parsed.node_id)
+    except (ValueError, TypeError):
         return None
+
+
+def encode_id(type_name: str, db_id: object) -> strawberry.ID:
+    return strawberry.ID(relay.to_base64(type_name, str(db_id)))
 
 
 class PageSizeGuard:
@@ -38,4 +45,7 @@ class PageSizeGuard:
                 raise ApiError(
                     "BAD_USER_INPUT", f"`{name}` must be between 0 and {limit}."
                 )
-        return super().resolve_connection(nodes, info=info, **kwargs)  # type: ignore[misc]
+        try:
+            return super().resolve_connection(nodes, info=info, **kwargs)  # type: ignore[misc]
+        except ValueError as error:  # a cursor that is not one of ours
+            raise ApiError("BAD_USER_INPUT", "Invalid pagination cursor.") from error

@@ -1,7 +1,6 @@
 from datetime import date
 
 import strawberry
-from strawberry import relay
 
 from api.customers.rules import CustomerChanges
 from schema.customers.types import Platform
@@ -55,7 +54,7 @@ class CustomerUpsertInput(CustomerFieldsInput):
 
 @strawberry.input(description="Enrol a customer in the loyalty programme.")
 class CustomerEnrollInput:
-    id: relay.GlobalID | None = strawberry.field(
+    id: strawberry.ID | None = strawberry.field(
         default=None,
         description="The customer to enrol. Required with a secret key; with a "
         "publishable key and a customer token, leave it out to enrol the shopper.",
@@ -64,14 +63,14 @@ class CustomerEnrollInput:
 
 @strawberry.input(description="Erase a customer's personal data.")
 class CustomerDeleteInput:
-    id: relay.GlobalID = strawberry.field(description="The customer to erase.")
+    id: strawberry.ID = strawberry.field(description="The customer to erase.")
 
 
 @strawberry.input(
     description="Mint a token that identifies a shopper to the storefront API."
 )
 class CustomerTokenCreateInput:
-    id: relay.GlobalID = strawberry.field(description="The customer the token is for.")
+    id: strawberry.ID = strawberry.field(description="The customer the token is for.")
     ttl_seconds: int | None = strawberry.field(
         default=None,
         description="Lifetime in seconds (default 3600, at most 30 days).",
@@ -80,4 +79,4 @@ class CustomerTokenCreateInput:
 
 @strawberry.input(description="Change a customer's personal fields.")
 class CustomerUpdateInput(CustomerFieldsInput):
-    id: relay.GlobalID = strawberry.field(description="The customer to change.")
+    id: strawberry.ID = strawberry.field(description="The customer to change.")

@@ -1,25 +1,25 @@
 """Batch loading of what hangs off customers (one query per page, not per row)."""
 
-from dataclasses import dataclass, field
 from uuid import UUID
 
 from strawberry.dataloader import DataLoader
 
+from api.customers import service
 from api.customers.models import CustomerIdentity
+from api.stores.models import Store
 
 
-async def _identities(keys: list[UUID]) -> list[list[CustomerIdentity]]:
-    found: dict[UUID, list[CustomerIdentity]] = {key: [] for key in keys}
-    # Keys are customer ids already scoped to the caller's store by the query
-    # that produced them, so no row of another store can come back.
-    rows = await CustomerIdentity.filter(customer_id__in=keys).order_by("created_at")
-    for row in rows:
-        found[row.customer_id].append(row)  # type: ignore[index]
-    return [found[key] for key in keys]
-
-
-@dataclass
 class CustomerLoaders:
-    identities: DataLoader[UUID, list[CustomerIdentity]] = field(
-        default_factory=lambda: DataLoader(load_fn=_identities)
-    )
+    """Loaders scoped to the caller's store: keys of another store find nothing."""
+
+    def __init__(self, store: Store | None):
+        self.store = store
+        self.identities: DataLoader[UUID, list[CustomerIdentity]] = DataLoader(
+            load_fn=self._identities
+        )
+
+    async def _identities(self, keys: list[UUID]) -> list[list[CustomerIdentity]]:
+        if self.store is None:
+            return [[] for _ in keys]
+        found = await service.identities_by_customer(self.store, keys)
+        return [found[key] for key in keys]

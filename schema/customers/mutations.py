@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta
+from typing import Annotated
 
 import strawberry
 from tortoise.transactions import in_transaction
@@ -9,6 +10,7 @@ from api.customers.errors import CustomerNotFoundError
 from api.customers.models import Platform as PlatformValue
 from api.stores import service as stores
 from schema.context import Info
+from schema.core.arguments import INPUT
 from schema.core.errors import forbidden, graphql_code, user_errors
 from schema.core.permissions import IsAuthenticated, IsSecretKey, caller
 from schema.core.relay import decode_id
@@ -87,7 +89,7 @@ class CustomerMutation:
         description="Create or update the customer with this external id (idempotent).",
     )
     async def customer_upsert(
-        self, info: Info, input: CustomerUpsertInput
+        self, info: Info, input: Annotated[CustomerUpsertInput, INPUT]
     ) -> CustomerUpsertPayload | None:
         store = caller(info).store
         try:
@@ -114,7 +116,7 @@ class CustomerMutation:
         description="Change a customer's personal fields; fields left out keep their value.",
     )
     async def customer_update(
-        self, info: Info, input: CustomerUpdateInput
+        self, info: Info, input: Annotated[CustomerUpdateInput, INPUT]
     ) -> CustomerPayload | None:
         customer_id = decode_id(input.id, "Customer")
         if customer_id is None:
@@ -135,7 +137,7 @@ class CustomerMutation:
         description="Enrol a customer in the programme. Enrolling twice changes nothing.",
     )
     async def customer_enroll(
-        self, info: Info, input: CustomerEnrollInput | None = None
+        self, info: Info, input: Annotated[CustomerEnrollInput | None, INPUT] = None
     ) -> CustomerPayload | None:
         principal = caller(info)
         requested = decode_id(input.id, "Customer") if input and input.id else None
@@ -165,7 +167,7 @@ class CustomerMutation:
         "history stays, anonymised, so the store's books still balance.",
     )
     async def customer_delete(
-        self, info: Info, input: CustomerDeleteInput
+        self, info: Info, input: Annotated[CustomerDeleteInput, INPUT]
     ) -> CustomerDeletePayload | None:
         customer_id = decode_id(input.id, "Customer")
         if customer_id is None:
@@ -189,7 +191,7 @@ class CustomerMutation:
         "storefront so it can query `me` with the publishable key.",
     )
     async def customer_token_create(
-        self, info: Info, input: CustomerTokenCreateInput
+        self, info: Info, input: Annotated[CustomerTokenCreateInput, INPUT]
     ) -> CustomerTokenCreatePayload | None:
         principal = caller(info)
         settings = info.context.settings

@@ -35,7 +35,13 @@ class CustomerQuery:
         permission_classes=[IsSecretKey],
         description="One customer of the store by id; null when there is none.",
     )
-    async def customer(self, info: Info, id: relay.GlobalID) -> Customer | None:
+    async def customer(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The customer's global id.")
+        ],
+    ) -> Customer | None:
         customer_id = decode_id(id, "Customer")
         if customer_id is None:
             return None
@@ -50,7 +56,14 @@ class CustomerQuery:
         description="One customer by their id on a platform; null when there is none.",
     )
     async def customer_by_external_id(
-        self, info: Info, external_id: str, platform: Platform = Platform.CUSTOM
+        self,
+        info: Info,
+        external_id: Annotated[
+            str, strawberry.argument(description="The customer's id on the platform.")
+        ],
+        platform: Annotated[
+            Platform, strawberry.argument(description="Which platform the id is from.")
+        ] = Platform.CUSTOM,
     ) -> Customer | None:
         row = await service.find_by_external_id(
             caller(info).store,

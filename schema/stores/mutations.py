@@ -1,9 +1,12 @@
+from typing import Annotated
+
 import strawberry
 from tortoise.transactions import in_transaction
 
 from api.core.errors import DomainError
 from api.stores import service
 from schema.context import Info
+from schema.core.arguments import INPUT
 from schema.core.errors import graphql_code, user_errors
 from schema.core.permissions import IsSecretKey, caller
 from schema.stores.types import Store, StoreError, StoreErrorCode
@@ -46,7 +49,7 @@ class StoreMutation:
         description="Change the store's name, timezone or allowed browser origins.",
     )
     async def store_update(
-        self, info: Info, input: StoreUpdateInput
+        self, info: Info, input: Annotated[StoreUpdateInput, INPUT]
     ) -> StoreUpdatePayload | None:
         principal = caller(info)
         origins: list[str] | None = None

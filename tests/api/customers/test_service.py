@@ -1,4 +1,5 @@
 import asyncio
+import uuid
 from datetime import date
 
 import pytest
@@ -190,3 +191,35 @@ async def test_concurrent_first_upserts_make_one_customer(store: IssuedKeys) -> 
     assert len({r.customer.id for r in results}) == 1
     assert await Customer.filter(store_id=store.store.id).count() == 1
     assert await CustomerIdentity.filter(store_id=store.store.id).count() == 1
+
+
+@pytest.mark.postgres
+async def test_erasure_wins_over_a_racing_update(store: IssuedKeys) -> None:
+    # given an erasure and an update of the same customer, released together
+    customer = await make_customer(store.store)
+    barrier = asyncio.Barrier(2)
+
+    async def erase() -> None:
+        await barrier.wait()
+        async with in_transaction():
+            await service.erase(store.store, customer.id)
+
+    async def update() -> None:
+        await barrier.wait()
+        try:
+            async with in_transaction():
+                await service.update(
+                    store.store,
+                    customer.id,
+                    changes=CustomerChanges({"email": "new@example.com"}),
+                )
+        except CustomerError:
+            pass  # erased first: not found, as it should be
+
+    # when
+    for _ in range(10):
+        await asyncio.gather(erase(), update())
+        # then whichever ran first, no personal data is left
+        row = await Customer.get(id=customer.id)
+        assert (row.erased_at is not None, row.email) == (True, None)
+        customer = await make_customer(store.store, external_id=f"again-{uuid.uuid4()}")

@@ -105,3 +105,30 @@ async def test_publishable_key_cannot_upsert(
     assert result.data == {"customerUpsert": None}
     assert result.error_codes == ["FORBIDDEN"]
     assert await Customer.all().count() == 0
+
+
+DELETE = """
+mutation Delete($input: CustomerDeleteInput!) {
+  customerDelete(input: $input) { deletedCustomerId userErrors { field code } }
+}
+"""
+
+
+async def test_delete_twice_succeeds_both_times(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
+    created = await gql(
+        UPSERT,
+        {"input": {"externalId": "c-1", "email": "a@example.com"}},
+        key=store.secret_key,
+    )
+    gid = created.data["customerUpsert"]["customer"]["id"]
+    first = await gql(DELETE, {"input": {"id": gid}}, key=store.secret_key)
+    again = await gql(DELETE, {"input": {"id": gid}}, key=store.secret_key)
+    assert (
+        first.data
+        == again.data
+        == {"customerDelete": {"deletedCustomerId": gid, "userErrors": []}}
+    )
+    row = await Customer.get()
+    assert (row.email, row.erased_at is not None) == (None, True)

@@ -100,3 +100,20 @@ async def test_only_the_callers_customers(
     assert [e["node"]["email"] for e in result.data["customers"]["edges"]] == [
         "mine@example.com"
     ]
+
+
+async def test_malformed_ids_and_cursors_are_clear(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
+    lookup = await gql(
+        "query($id: ID!) { customer(id: $id) { id } }",
+        {"id": "garbage"},
+        key=store.secret_key,
+    )
+    cursor = await gql(CUSTOMERS, {"after": "zz"}, key=store.secret_key)
+    anonymous = await gql(
+        "query($id: ID!) { customer(id: $id) { id } }", {"id": "garbage"}
+    )
+    assert lookup.data == {"customer": None} and lookup.errors == []  # just not found
+    assert cursor.error_codes == ["BAD_USER_INPUT"]
+    assert anonymous.error_codes == ["UNAUTHENTICATED"]
