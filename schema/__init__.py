@@ -17,19 +17,35 @@ from strawberry.schema.config import StrawberryConfig
 from schema.core.errors import MaskUnexpectedErrors
 from schema.customers.mutations import CustomerMutation
 from schema.customers.queries import CustomerQuery
+from schema.ledger.mutations import LedgerMutation
+from schema.orders.mutations import OrderMutation
+from schema.program.mutations import ProgramMutation
+from schema.program.queries import ProgramQuery
+from schema.rewards.mutations import RewardMutation
+from schema.rewards.queries import RewardQuery
 from schema.stores.mutations import StoreMutation
 from schema.stores.queries import StoreQuery
+from schema.tiers.mutations import TierMutation
+from schema.tiers.queries import TierQuery
 
 
 @strawberry.type(description="Everything a storefront or back office can read.")
-class Query(StoreQuery, CustomerQuery):
+class Query(StoreQuery, CustomerQuery, ProgramQuery, TierQuery, RewardQuery):
     pass
 
 
 @strawberry.type(
     description="Everything that changes data. Payloads carry `userErrors`."
 )
-class Mutation(StoreMutation, CustomerMutation):
+class Mutation(
+    StoreMutation,
+    CustomerMutation,
+    OrderMutation,
+    LedgerMutation,
+    RewardMutation,
+    TierMutation,
+    ProgramMutation,
+):
     pass
 
 

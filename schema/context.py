@@ -10,6 +10,7 @@ from api.stores.errors import AuthError
 from api.stores.models import Store
 from api.stores.service import Principal
 from schema.customers.loaders import CustomerLoaders
+from schema.tiers.loaders import TierLoaders
 
 
 class Loaders:
@@ -18,6 +19,7 @@ class Loaders:
 
     def __init__(self, store: Store | None = None):
         self.customers = CustomerLoaders(store)
+        self.tiers = TierLoaders(store)
 
 
 @dataclass

@@ -7,6 +7,7 @@ the stored result; if the first rolls back, the repeat does the work itself.
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -62,3 +63,20 @@ async def claim(
 async def complete(record: IdempotencyRecord, result: dict[str, Any]) -> None:
     record.result = result
     await record.save(update_fields=["result"])
+
+
+async def run_once(
+    store: Store,
+    *,
+    key: str,
+    operation: str,
+    payload: dict[str, Any],
+    work: Callable[[], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """Do `work` once per key (inside the caller's transaction); repeats get its result."""
+    record, previous = await claim(store, key=key, operation=operation, payload=payload)
+    if previous is not None:
+        return previous
+    result = await work()
+    await complete(record, result)
+    return result

@@ -331,3 +331,11 @@ async def open_lots(store: Store, customer_id: UUID) -> list[PointsLot]:
         store_id=store.id, customer_id=customer_id, remaining__gt=0
     ).order_by("created_at", "id")
     return sorted(lots, key=lambda lot: rules._spend_order(_as_rule_lot(lot)))
+
+
+async def reasons_of(store: Store, transaction_ids: list[Any]) -> dict[Any, str]:
+    """Reasons of the entries that created some lots, to explain each lot."""
+    rows = await PointsTransaction.filter(
+        store_id=store.id, id__in=transaction_ids
+    ).values_list("id", "reason")
+    return dict(rows)

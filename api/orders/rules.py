@@ -41,6 +41,11 @@ def check_event(event: OrderEvent, *, store_currency: str) -> None:
             "occurredAt",
             "Times must carry a timezone.",
         ),
+        (
+            event.updated_at.tzinfo is not None,
+            "updatedAt",
+            "Times must carry a timezone.",
+        ),
     ]
     for ok, field, message in problems:
         if not ok:

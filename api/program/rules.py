@@ -4,7 +4,7 @@ Pure functions; services gather the inputs and write the results.
 """
 
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -187,14 +187,18 @@ def awards_for(
     campaign_multiplier = (
         best.multiplier if best and best.multiplier > 1 else Decimal(1)
     )
-    multiplier = tier_multiplier * campaign_multiplier
+    # Tiers multiply what spend earns; fixed action bonuses stay fixed per tier.
+    is_spend = rule.kind is RuleKind.ORDER_SPEND
+    multiplier = (tier_multiplier if is_spend else Decimal(1)) * campaign_multiplier
+    if is_spend and eligible_minor <= 0:
+        return []  # nothing bought (e.g. a gift-card-only order): no points, no bonus
     if rule.kind is RuleKind.ORDER_SPEND:
         points = spend_points(eligible_minor, currency, rule, multiplier)
     else:
         points = max(round_points(Decimal(rule.points) * multiplier, rule.rounding), 0)
     details: dict[str, Any] = {
         "rule": rule.name,
-        "tier_multiplier": str(tier_multiplier),
+        "tier_multiplier": str(tier_multiplier if is_spend else Decimal(1)),
         "campaign_multiplier": str(campaign_multiplier),
     }
     if rule.kind is RuleKind.ORDER_SPEND:
@@ -244,23 +248,27 @@ def _reason(rule: EarnRule, subject: str, multiplier: Decimal) -> str:
         RuleKind.COMMUNITY_POST: "Thanks for joining the conversation",
     }[rule.kind]
     if multiplier != 1:
-        text += f" (x{multiplier.normalize()})"
+        text += f" (x{multiplier.normalize():f})"
     return text
 
 
 def period_start(at: datetime, period: CapPeriod, timezone: str) -> datetime | None:
-    """Start of the cap period containing `at`, in the store's timezone; None: lifetime."""
-    local = at.astimezone(ZoneInfo(timezone))
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    """Start of the cap period containing `at`, as UTC; None for lifetime.
+
+    Periods follow the store's calendar. The first of two repeated midnights
+    (fold=0) starts a day where clocks go back over midnight.
+    """
     if period is CapPeriod.LIFETIME:
         return None
-    if period is CapPeriod.DAY:
-        return midnight
+    day = at.astimezone(ZoneInfo(timezone)).date()
     if period is CapPeriod.WEEK:
-        return midnight - timedelta(days=midnight.weekday())
-    if period is CapPeriod.MONTH:
-        return midnight.replace(day=1)
-    return midnight.replace(month=1, day=1)
+        day -= timedelta(days=day.weekday())
+    elif period is CapPeriod.MONTH:
+        day = day.replace(day=1)
+    elif period is CapPeriod.YEAR:
+        day = day.replace(month=1, day=1)
+    local = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(timezone), fold=0)
+    return local.astimezone(UTC)
 
 
 def capped(points: int, *, already: int, cap: int | None) -> int:

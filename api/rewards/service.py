@@ -88,8 +88,8 @@ async def save_reward(
     reward = (
         await get_reward(store, reward_id) if reward_id else Reward(store_id=store.id)
     )
-    for name, value in vars(fields).items():
-        setattr(reward, name, value.strip() if isinstance(value, str) else value)
+    for name, value in vars(fields).items():  # plain strings trimmed, enums kept
+        setattr(reward, name, value.strip() if type(value) is str else value)
     rules.check_terms(terms_of(reward))
     await reward.save()
     return reward
@@ -227,6 +227,8 @@ async def mark_used(store: Store, codes: list[str], *, order_ref: str) -> int:
 
 
 def redemptions_of(store: Store, customer_id: UUID) -> Any:
-    return Redemption.filter(store_id=store.id, customer_id=customer_id).order_by(
-        "-created_at", "-id"
+    return (
+        Redemption.filter(store_id=store.id, customer_id=customer_id)
+        .select_related("reward")
+        .order_by("-created_at", "-id")
     )

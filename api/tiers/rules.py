@@ -40,6 +40,7 @@ def _year_start(at: datetime, timezone: str, years_back: int = 0) -> datetime:
         minute=0,
         second=0,
         microsecond=0,
+        fold=0,
     )
 
 

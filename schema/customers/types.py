@@ -1,15 +1,38 @@
+from collections.abc import AsyncIterable
 from datetime import date, datetime
 from enum import Enum
 from typing import Self
-from uuid import UUID
 
 import strawberry
 from strawberry import relay
+from strawberry.scalars import JSON
 
+from api.core.clock import utc_now
 from api.customers import models
+from api.ladder import rules as ladder_rules
+from api.ladder import service as ladder
+from api.ledger import service as ledger
+from api.orders import service as orders
+from api.personalization import service as personalization
+from api.program.rules import ProgramSettings
+from api.rewards import service as rewards
+from api.stores.models import Store
+from api.tiers import service as tiers
 from schema.context import Info
 from schema.core.errors import UserError
-from schema.core.relay import PageSizeGuard
+from schema.core.relay import PageSizeGuard, encode_id
+from schema.ladder.types import LadderStage, StageChange
+from schema.ledger.types import (
+    PointsLot,
+    PointsTransaction,
+    PointsTransactionConnection,
+)
+from schema.orders.types import Order, OrderConnection
+from schema.personalization.types import Nudge, NudgeType
+from schema.rewards.types import Redemption, RedemptionConnection
+from schema.tiers.types import Tier, TierChange, TierChangeReason, TierProgress
+
+HISTORY_LIMIT = 100
 
 
 @strawberry.enum(description="Where a customer's external id comes from.")
@@ -29,6 +52,13 @@ class ExternalId:
         description="The platform this id belongs to."
     )
     id: str = strawberry.field(description="The id, as the platform writes it.")
+
+
+def _store(info: Info) -> Store:
+    principal = info.context.principal
+    if principal is None:  # pragma: no cover - every path to a Customer is guarded
+        raise RuntimeError("customer resolved without a principal")
+    return principal.store
 
 
 @strawberry.type(
@@ -53,20 +83,144 @@ class Customer(relay.Node):
     enrolled_at: datetime | None = strawberry.field(
         description="When the customer joined the programme (UTC)."
     )
+    points_balance: int = strawberry.field(description="Points that can be spent now.")
+    points_pending: int = strawberry.field(
+        description="Points earned but on hold (the return window): not spendable yet."
+    )
+    points_lifetime: int = strawberry.field(
+        description="Points ever earned from orders and actions, net of reversals."
+    )
+    stage: LadderStage = strawberry.field(description="Rung on the loyalty ladder.")
+    stage_changed_at: datetime | None = strawberry.field(
+        description="When the customer reached this rung (UTC)."
+    )
+    last_order_at: datetime | None = strawberry.field(
+        description="Last paid order (UTC)."
+    )
+    paid_orders: int = strawberry.field(
+        description="Paid orders, not counting fully refunded or cancelled ones."
+    )
     created_at: datetime = strawberry.field(description="When Ladder first knew them.")
     updated_at: datetime = strawberry.field(description="Last change to this record.")
+    row: strawberry.Private[models.Customer]
 
     @strawberry.field(description="The customer's ids on the store's platforms.")
     async def external_ids(self, info: Info) -> list[ExternalId]:
-        rows = await info.context.loaders.customers.identities.load(self.uuid)
+        rows = await info.context.loaders.customers.identities.load(self.row.id)
         return [
             ExternalId(platform=Platform[row.platform.name], id=row.external_id)
             for row in rows
         ]
 
-    @property
-    def uuid(self) -> UUID:
-        return UUID(self.id)
+    @strawberry.field(description="The tier held now; null without one.")
+    async def tier(self, info: Info) -> Tier | None:
+        if self.row.tier_id is None:
+            return None
+        row = await info.context.loaders.tiers.by_id.load(self.row.tier_id)
+        return Tier.from_row(row) if row else None
+
+    @strawberry.field(
+        description="True when the customer bought before but not within the store's "
+        "quiet period (programSettings.lapseDays): they may have gone elsewhere."
+    )
+    def is_lapsed(self, info: Info) -> bool:
+        settings = ProgramSettings.from_json(_store(info).program_settings)
+        return ladder_rules.is_lapsed(self.row.last_order_at, settings, utc_now())
+
+    @strawberry.field(
+        description="Tier progress: the next tier and how far it is, and what keeps "
+        "the current one at its review. One customer at a time: avoid it in lists."
+    )
+    async def tier_progress(self, info: Info) -> TierProgress:
+        progress = await tiers.progress(_store(info), self.row)
+        return TierProgress(
+            current_tier=Tier.from_row(progress.current) if progress.current else None,
+            next_tier=Tier.from_row(progress.next) if progress.next else None,
+            metric=progress.metric,
+            amount_to_next=progress.amount_to_next,
+            review_at=progress.review_at,
+            amount_to_keep=progress.amount_to_keep,
+        )
+
+    @strawberry.field(description="Moves between tiers, newest first (last 100).")
+    async def tier_history(self, info: Info) -> list[TierChange]:
+        rows = await tiers.history(_store(info), self.row.id).limit(HISTORY_LIMIT)
+        return [
+            TierChange(
+                from_tier_id=encode_id("Tier", r.from_tier_id)
+                if r.from_tier_id
+                else None,
+                to_tier_id=encode_id("Tier", r.to_tier_id) if r.to_tier_id else None,
+                reason=TierChangeReason[r.reason.name],
+                note=r.note,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+    @strawberry.field(
+        description="Moves on the loyalty ladder, newest first (last 100)."
+    )
+    async def stage_history(self, info: Info) -> list[StageChange]:
+        rows = await ladder.history(_store(info), self.row.id).limit(HISTORY_LIMIT)
+        return [
+            StageChange(
+                from_stage=LadderStage[r.from_stage.name] if r.from_stage else None,
+                to_stage=LadderStage[r.to_stage.name],
+                cause=r.cause,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+    @relay.connection(
+        PointsTransactionConnection,
+        description="The points ledger of this customer, newest first, with reasons.",
+    )
+    def points_transactions(self, info: Info) -> AsyncIterable[PointsTransaction]:
+        return ledger.history(_store(info), self.row.id)  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="Lots with points left, in the order they will be spent: why the "
+        "balance is what it is (earned, pending until, expiring at, remaining)."
+    )
+    async def points_lots(self, info: Info) -> list[PointsLot]:
+        lots = await ledger.open_lots(_store(info), self.row.id)
+        reasons = await ledger.reasons_of(_store(info), [lot.origin_id for lot in lots])
+        now = utc_now()
+        return [
+            PointsLot(
+                id=encode_id("PointsLot", lot.id),
+                points=lot.points,
+                remaining=lot.remaining,
+                earned_at=lot.created_at,
+                available_at=lot.available_at,
+                is_pending=lot.available_at > now,
+                expires_at=lot.expires_at,
+                reason=reasons.get(lot.origin_id, ""),
+            )
+            for lot in lots
+        ]
+
+    @relay.connection(
+        OrderConnection, description="The customer's orders, newest first."
+    )
+    def orders(self, info: Info) -> AsyncIterable[Order]:
+        return orders.orders_of(_store(info), self.row.id)  # type: ignore[no-any-return]
+
+    @relay.connection(
+        RedemptionConnection, description="Rewards the customer redeemed, newest first."
+    )
+    def redemptions(self, info: Info) -> AsyncIterable[Redemption]:
+        return rewards.redemptions_of(_store(info), self.row.id)  # type: ignore[no-any-return]
+
+    @strawberry.field(
+        description="What to tell the shopper now (next reward, tier progress, points "
+        "expiring, birthday, thank-you). One customer at a time: meant for `me`."
+    )
+    async def nudges(self, info: Info) -> list[Nudge]:
+        found = await personalization.nudges_for(_store(info), self.row)
+        return [Nudge(type=NudgeType[n.type.name], data=JSON(n.data)) for n in found]
 
     @classmethod
     def from_row(cls, row: models.Customer) -> Self:
@@ -79,8 +233,16 @@ class Customer(relay.Node):
             marketing_consent=row.marketing_consent,
             is_enrolled=row.enrolled,
             enrolled_at=row.enrolled_at,
+            points_balance=row.points_balance,
+            points_pending=row.points_pending,
+            points_lifetime=row.points_lifetime,
+            stage=LadderStage[row.stage.name],
+            stage_changed_at=row.stage_changed_at,
+            last_order_at=row.last_order_at,
+            paid_orders=row.paid_orders,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            row=row,
         )
 
 

@@ -5,14 +5,27 @@ import uuid
 from typing import Any
 
 import pytest
+from tortoise import Tortoise
 
-from api.customers.models import Customer, CustomerIdentity
-from api.stores.models import ApiKey, Store
+from api.stores.models import Store
 from api.stores.service import IssuedKeys
 from schema import build_schema
-from tests.factories.customers import make_customer
+from tests.factories.program import seed_everything
 from tests.graphql import GraphQLClient, global_id
 from tests.schema.operations import ALL, MUTATIONS, QUERIES, Target
+
+NODE_TYPES = (
+    "Store",
+    "Customer",
+    "Tier",
+    "Reward",
+    "Redemption",
+    "EarningRule",
+    "Campaign",
+    "Order",
+    "PointsTransaction",
+    "PointsLot",
+)
 
 
 def _root_fields(kind: str) -> set[str]:
@@ -29,25 +42,45 @@ def test_every_root_field_is_covered() -> None:
     assert set(MUTATIONS) == _root_fields("mutation")
 
 
-async def _snapshot_of(store: Store) -> list[Any]:
-    customers = await Customer.filter(store_id=store.id).order_by("id").values()
-    identities = (
-        await CustomerIdentity.filter(store_id=store.id).order_by("id").values()
+async def _snapshot_of(store: Store) -> dict[str, Any]:
+    """Every row of every table that belongs to the store."""
+    assert Tortoise.apps is not None
+    found: dict[str, Any] = {"stores": await Store.filter(id=store.id).values()}
+    for model in Tortoise.apps.get_models_iterable():
+        if "store_id" in model._meta.fields_db_projection.values():
+            rows = await model.filter(store_id=store.id).order_by("id").values()
+            found[model._meta.db_table] = rows
+    return found
+
+
+def _missing() -> Target:
+    return Target(
+        customer_gid=global_id("Customer", uuid.uuid4()),
+        external_id="missing",
+        email="missing@example.com",
+        tier_gid=global_id("Tier", uuid.uuid4()),
+        reward_gid=global_id("Reward", uuid.uuid4()),
+        redemption_gid=global_id("Redemption", uuid.uuid4()),
+        rule_gid=global_id("EarningRule", uuid.uuid4()),
+        campaign_gid=global_id("Campaign", uuid.uuid4()),
+        order_ref="missing",
     )
-    keys = await ApiKey.filter(store_id=store.id).order_by("id").values()
-    row = await Store.filter(id=store.id).values()
-    return [customers, identities, keys, row]
 
 
 @pytest.fixture
 async def target(other_store: IssuedKeys) -> Target:
-    theirs = await make_customer(
-        other_store.store, external_id="b-secret-id", email="b-only@example.com"
-    )
+    """Store B with one of everything, all known to the attacker by id."""
+    data = await seed_everything(other_store, email="b-only@example.com")
     return Target(
-        customer_gid=global_id("Customer", theirs.id),
-        external_id="b-secret-id",
+        customer_gid=global_id("Customer", data.customer.id),
+        external_id=data.external_id,
         email="b-only@example.com",
+        tier_gid=global_id("Tier", data.tier.id),
+        reward_gid=global_id("Reward", data.reward.id),
+        redemption_gid=global_id("Redemption", data.redemption.id),
+        rule_gid=global_id("EarningRule", data.rule.id),
+        campaign_gid=global_id("Campaign", data.campaign.id),
+        order_ref=data.order_ref,
     )
 
 
@@ -62,12 +95,14 @@ async def test_store_a_cannot_touch_store_b(
     # given
     operation = ALL[name]
     before = await _snapshot_of(other_store.store)
+    b_ids = {str(row["id"]) for rows in before.values() for row in rows}
+    b_ids |= {global_id(kind, i) for kind in NODE_TYPES for i in list(b_ids)}
     # when store A's keys are used with everything known about B
     for key in (store.secret_key, store.publishable_key):
         result = await gql(operation.document, operation.variables(target), key=key)
         # then nothing of B comes back
         text = json.dumps(result.body)
-        assert str(other_store.store.id) not in text
+        assert not [i for i in b_ids if i in text]
         assert target.email not in text
         assert "Store B" not in text
         assert result.status == 200
@@ -80,15 +115,8 @@ async def test_not_yours_looks_like_not_found(
     name: str, gql: GraphQLClient, store: IssuedKeys, target: Target
 ) -> None:
     operation = ALL[name]
-    missing = Target(
-        customer_gid=global_id("Customer", uuid.uuid4()),
-        external_id="missing",
-        email="missing@example.com",
-    )
-    theirs = await gql(
-        operation.document, operation.variables(target), key=store.secret_key
-    )
-    absent = await gql(
-        operation.document, operation.variables(missing), key=store.secret_key
-    )
+    theirs_vars = operation.variables(target)
+    absent_vars = operation.variables(_missing())
+    theirs = await gql(operation.document, theirs_vars, key=store.secret_key)
+    absent = await gql(operation.document, absent_vars, key=store.secret_key)
     assert theirs.body == absent.body
