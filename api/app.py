@@ -1,5 +1,7 @@
 """The composition root: create_app(settings) wires routes, ORM and HTTP client."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypedDict
@@ -12,6 +14,7 @@ from tortoise import Tortoise
 from api.db import tortoise_config
 from api.http import cors, health
 from api.http.graphql import LadderGraphQL
+from api.maintenance import service as maintenance
 from api.settings import Environment, Settings
 from schema import build_schema
 
@@ -39,12 +42,23 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
                 config=tortoise_config(settings.database_url),
                 _enable_global_fallback=True,  # requests run in other tasks than this
             )
+        background = (
+            asyncio.create_task(
+                maintenance.run_forever(settings.maintenance_interval_seconds)
+            )
+            if manage_orm and settings.maintenance_interval_seconds > 0
+            else None
+        )
         try:
             async with httpx.AsyncClient(
                 timeout=httpx.Timeout(settings.http_timeout_seconds)
             ) as http:
                 yield {"http": http}
         finally:
+            if background is not None:
+                background.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await background
             if manage_orm:
                 await Tortoise.close_connections()
 

@@ -144,6 +144,39 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
+@app.command()
+def worker(
+    once: Annotated[
+        bool, typer.Option(help="Run one round, print it, and exit.")
+    ] = False,
+) -> None:
+    """Run time-driven work: release pending points, expire lots, review tiers,
+    give birthday bonuses (every LADDER_MAINTENANCE_INTERVAL_SECONDS)."""
+    from api.maintenance import service as maintenance
+
+    settings = _settings()
+    interval = settings.maintenance_interval_seconds or 60
+
+    async def work() -> dict[str, int]:
+        if not once:
+            await maintenance.run_forever(interval)
+        report = await maintenance.run()
+        return vars(report)
+
+    async def with_orm() -> dict[str, int]:
+        db.ensure_sqlite_dir(settings.database_url)
+        await Tortoise.init(
+            config=db.tortoise_config(settings.database_url),
+            _enable_global_fallback=True,
+        )
+        try:
+            return await work()
+        finally:
+            await Tortoise.close_connections()
+
+    _print_json(_run(with_orm))
+
+
 @app.command("demo")
 def demo_command() -> None:
     """Seed the demo store (or give it fresh keys) and print its credentials."""

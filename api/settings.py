@@ -49,6 +49,11 @@ class Settings(BaseSettings):
 
     http_timeout_seconds: float = 10.0
 
+    # How often time-driven work runs (pending points released, expiry, tier
+    # reviews, birthdays). `ladder serve` runs it in-process; 0 leaves it to
+    # `ladder worker` (for several replicas, run one worker).
+    maintenance_interval_seconds: int = 60
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:

@@ -1,6 +1,7 @@
 """Customers of a store: upsert from any platform, enrolment, search and erasure."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from api.core.clock import utc_now
 from api.customers import rules
 from api.customers.errors import CustomerNotFoundError
 from api.customers.models import Customer, CustomerIdentity, Platform
+from api.ladder.models import Stage
 from api.stores.models import Store
 
 
@@ -21,6 +23,8 @@ class CustomerSort(StrEnum):
     UPDATED_AT = "updated_at"
     EMAIL = "email"
     LAST_NAME = "last_name"
+    POINTS_BALANCE = "points_balance"
+    LAST_ORDER_AT = "last_order_at"
 
 
 @dataclass(frozen=True)
@@ -65,13 +69,32 @@ def search(
     *,
     text: str | None = None,
     enrolled: bool | None = None,
+    stage: Stage | None = None,
+    tier_id: UUID | None = None,
+    lapsed_before: datetime | None = None,
+    active_since: datetime | None = None,
     sort: CustomerSort = CustomerSort.CREATED_AT,
     descending: bool = True,
 ) -> QuerySet[Customer]:
-    """Customers matching a text (email, name or exact external id), newest first."""
+    """Customers matching filters, newest first.
+
+    `text` matches email or name (contains) or an external id (exact);
+    `lapsed_before` keeps buyers whose last order is older, `active_since`
+    those who bought since (or never bought: they cannot have lapsed).
+    """
     query = active(store)
     if enrolled is not None:
         query = query.filter(enrolled=enrolled)
+    if stage is not None:
+        query = query.filter(stage=stage)
+    if tier_id is not None:
+        query = query.filter(tier_id=tier_id)
+    if lapsed_before is not None:
+        query = query.filter(last_order_at__lt=lapsed_before)
+    if active_since is not None:
+        query = query.filter(
+            Q(last_order_at__isnull=True) | Q(last_order_at__gte=active_since)
+        )
     if text and text.strip():
         needle = text.strip()
         by_external_id = CustomerIdentity.filter(

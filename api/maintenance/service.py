@@ -4,6 +4,7 @@ birthday bonuses given. Run by `ladder worker` and, embedded, by `ladder serve`.
 Each customer is handled in its own transaction so one failure stops nothing else.
 """
 
+import asyncio
 import calendar
 import logging
 from dataclasses import dataclass
@@ -99,3 +100,20 @@ async def _birthday_candidates(store: Store, now: datetime) -> list[UUID]:
         store_id=store.id, enrolled=True, birthday_md__in=days, erased_at__isnull=True
     ).values_list("id", flat=True)
     return [UUID(str(cid)) for cid in rows]
+
+
+async def run_forever(interval_seconds: float) -> None:
+    """Run maintenance every interval until cancelled; a failed run is logged."""
+    while True:
+        try:
+            report = await run()
+            if (
+                report.settled
+                or report.tiers_reviewed
+                or report.birthdays
+                or report.failures
+            ):
+                logger.info("maintenance: %s", report)
+        except Exception:  # the loop must outlive a bad run (database restart, ...)
+            logger.exception("maintenance run failed")
+        await asyncio.sleep(interval_seconds)

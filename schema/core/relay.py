@@ -49,3 +49,7 @@ class PageSizeGuard:
             return super().resolve_connection(nodes, info=info, **kwargs)  # type: ignore[misc]
         except ValueError as error:  # a cursor that is not one of ours
             raise ApiError("BAD_USER_INPUT", "Invalid pagination cursor.") from error
+
+
+class EmptyRows(list[Any]):
+    """No rows, for a connection whose filter cannot match anything."""

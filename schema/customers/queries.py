@@ -5,14 +5,19 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
+from api.core.clock import utc_now
 from api.customers import service
 from api.customers.errors import CustomerNotFoundError
 from api.customers.models import Platform as PlatformValue
 from api.customers.service import CustomerSort
+from api.ladder import rules as ladder_rules
+from api.ladder.models import Stage
+from api.program import service as program
 from schema.context import Info
 from schema.core.permissions import IsAuthenticated, IsSecretKey, caller
-from schema.core.relay import decode_id
+from schema.core.relay import EmptyRows, decode_id
 from schema.customers.types import Customer, CustomerConnection, Platform
+from schema.ladder.types import LadderStage
 
 
 @strawberry.enum(description="How to order a list of customers.")
@@ -26,6 +31,12 @@ class CustomerSortKey(Enum):
     EMAIL = strawberry.enum_value("email", description="Email address, alphabetically.")
     LAST_NAME = strawberry.enum_value(
         "last_name", description="Family name, alphabetically."
+    )
+    POINTS_BALANCE = strawberry.enum_value(
+        "points_balance", description="Spendable points."
+    )
+    LAST_ORDER_AT = strawberry.enum_value(
+        "last_order_at", description="Last paid order."
     )
 
 
@@ -99,12 +110,35 @@ class CustomerQuery:
             bool,
             strawberry.argument(description="Descending order when true (default)."),
         ] = True,
+        stage: Annotated[
+            LadderStage | None,
+            strawberry.argument(description="Only customers on this ladder rung."),
+        ] = None,
+        tier_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only customers in this tier."),
+        ] = None,
+        lapsed: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="Only lapsed buyers (true) or only those not lapsed (false)."
+            ),
+        ] = None,
     ) -> AsyncIterable[Customer]:
+        store = caller(info).store
+        cutoff = ladder_rules.lapse_cutoff(program.settings(store), utc_now())
+        tier = decode_id(tier_id, "Tier") if tier_id is not None else None
+        if tier_id is not None and tier is None:
+            return EmptyRows()  # type: ignore[return-value]  # unknown tier: no members
         # Rows, not types: the connection maps each row with Customer.from_row.
         return service.search(  # type: ignore[return-value]
-            caller(info).store,
+            store,
             text=query,
             enrolled=enrolled,
+            stage=Stage[stage.name] if stage else None,
+            tier_id=tier,
+            lapsed_before=cutoff if lapsed is True else None,
+            active_since=cutoff if lapsed is False else None,
             sort=CustomerSort[sort_key.name],
             descending=reverse,
         )
