@@ -7,6 +7,7 @@ from decimal import Decimal
 from tortoise.transactions import in_transaction
 
 from api.core.clock import utc_now
+from api.customers import service as customers
 from api.customers.models import Platform
 from api.customers.rules import CustomerChanges
 from api.membership import service as membership
@@ -178,7 +179,7 @@ async def _customers(store: Store) -> None:
 
 
 async def _redeem(store: Store, external_id: str, reward_name: str) -> None:
-    customer = await membership.customers.find_by_external_id(
+    customer = await customers.find_by_external_id(
         store, platform=Platform.CUSTOM, external_id=external_id
     )
     reward = await rewards.catalogue(store).filter(name=reward_name).first()

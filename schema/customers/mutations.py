@@ -8,6 +8,7 @@ from api.core.errors import DomainError
 from api.customers import service
 from api.customers.errors import CustomerNotFoundError
 from api.customers.models import Platform as PlatformValue
+from api.membership import service as membership
 from api.stores import service as stores
 from schema.context import Info
 from schema.core.arguments import INPUT
@@ -94,15 +95,14 @@ class CustomerMutation:
         store = caller(info).store
         try:
             async with in_transaction():
-                result = await service.upsert(
+                result = await membership.upsert(
                     store,
                     platform=PlatformValue[input.platform.name],
                     external_id=input.external_id,
                     changes=input.to_changes(),
+                    enroll=input.enroll,
                 )
                 row = result.customer
-                if input.enroll:
-                    row = await service.enroll(store, row.id)
         except DomainError as error:
             return CustomerUpsertPayload(
                 customer=None, user_errors=user_errors(error, _error)
@@ -123,7 +123,7 @@ class CustomerMutation:
             return CustomerPayload(customer=None, user_errors=_not_found())
         try:
             async with in_transaction():
-                row = await service.update(
+                row = await membership.update(
                     caller(info).store, customer_id, changes=input.to_changes()
                 )
         except DomainError as error:
@@ -154,7 +154,7 @@ class CustomerMutation:
             return CustomerPayload(customer=None, user_errors=_not_found())
         try:
             async with in_transaction():
-                row = await service.enroll(principal.store, customer_id)
+                row = await membership.enroll(principal.store, customer_id)
         except DomainError as error:
             return CustomerPayload(
                 customer=None, user_errors=user_errors(error, _error)
