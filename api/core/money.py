@@ -37,3 +37,12 @@ def to_major(amount_minor: int, currency: str) -> Decimal:
 
 def round_points(value: Decimal, rounding: Rounding) -> int:
     return int(value.to_integral_value(rounding=_MODES[rounding]))
+
+
+def plain(value: Decimal | int | str) -> Decimal:
+    """A Decimal without trailing zeros or exponent: 1.5000 -> 1.5, 10.00 -> 10."""
+    normalized = Decimal(value).normalize()
+    exponent = normalized.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > 0:
+        return normalized.quantize(Decimal(1))
+    return normalized

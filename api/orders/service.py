@@ -49,11 +49,20 @@ async def ingest(store: Store, event: OrderEvent) -> IngestResult:
     customer = await ledger.lock_customer(store, customer_id)
     order, created = await _locked_order(store, customer, event)
     result = IngestResult(order=order, effects=["created"] if created else [])
-    if not created and rules.is_stale(event, order.snapshot_at):
+    stale = not created and rules.is_stale(event, order.snapshot_at)
+    # A payment is a fact, like a refund: arriving after a newer (unpaid)
+    # snapshot, it still pays the order, keeping the newer snapshot's amounts.
+    late_payment = (
+        stale
+        and event.kind is OrderEventKind.PAID
+        and order.paid_at is None
+        and order.status is not OrderStatus.CANCELLED
+    )
+    if stale and not late_payment:
         return result
     now = utc_now()
     await ledger.settle(store, customer, now=now)
-    if event.kind in (
+    if not stale and event.kind in (
         OrderEventKind.PLACED,
         OrderEventKind.UPDATED,
         OrderEventKind.PAID,
@@ -164,7 +173,6 @@ async def _pay(
         return
     order.status = OrderStatus.PAID
     order.paid_at = event.occurred_at
-    order.eligible_minor = event.eligible_minor
     given = await earning.award(
         store,
         customer,

@@ -2,7 +2,7 @@
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
@@ -49,7 +49,7 @@ async def simulate(
     limit: int = 10,
 ) -> Report:
     """Replay the store's paid orders in [since, until) under the proposal."""
-    if until <= since or (until - since).days > MAX_RANGE_DAYS:
+    if until <= since or until - since > timedelta(days=MAX_RANGE_DAYS):
         raise ProgramError(
             ProgramErrorCode.INVALID,
             f"The range must be positive and at most {MAX_RANGE_DAYS} days.",

@@ -149,10 +149,16 @@ async def qualifying_metric(
 
 
 async def evaluate(
-    store: Store, customer: Customer, *, note: str, now: datetime | None = None
+    store: Store,
+    customer: Customer,
+    *,
+    note: str,
+    now: datetime | None = None,
+    review_now: bool = False,
 ) -> TierChange | None:
     """Move a (locked) customer to the tier they qualify for: up at once, down
-    only at their review date. A merchant override freezes the tier."""
+    only at their review date (or at once with `review_now`, on the current
+    window). A merchant override freezes the tier."""
     if customer.tier_locked:
         return None
     now = now or utc_now()
@@ -161,10 +167,11 @@ async def evaluate(
         return None
     program = settings_of(store)
     current = next((lv for lv in levels if lv.id == customer.tier_id), None)
-    review_due = customer.tier_review_at is not None and customer.tier_review_at <= now
+    at_review = customer.tier_review_at is not None and customer.tier_review_at <= now
+    review_due = review_now or at_review
     since = (
         rules.review_window_start(customer.tier_review_at, program, store.timezone)
-        if review_due and customer.tier_review_at is not None
+        if at_review and not review_now and customer.tier_review_at is not None
         else rules.qualification_start(now, program, store.timezone)
     )
     metric = await qualifying_metric(store, customer.id, since=since, until=now)
@@ -202,7 +209,8 @@ async def override(
             reason=TierChangeReason.OVERRIDE_CLEARED,
             note=note,
         )
-        return await evaluate(store, customer, note=note, now=now)
+        # Back to what the customer qualifies for now, down as well as up.
+        return await evaluate(store, customer, note=note, now=now, review_now=True)
     customer.tier_locked = True
     return await _move(
         store, customer, level(tier), reason=TierChangeReason.MANUAL, note=note, now=now

@@ -220,7 +220,10 @@ class Customer(relay.Node):
     )
     async def nudges(self, info: Info) -> list[Nudge]:
         found = await personalization.nudges_for(_store(info), self.row)
-        return [Nudge(type=NudgeType[n.type.name], data=JSON(n.data)) for n in found]
+        return [
+            Nudge(type=NudgeType[n.type.name], data=JSON(_with_global_ids(n.data)))
+            for n in found
+        ]
 
     @classmethod
     def from_row(cls, row: models.Customer) -> Self:
@@ -244,6 +247,13 @@ class Customer(relay.Node):
             updated_at=row.updated_at,
             row=row,
         )
+
+
+def _with_global_ids(data: dict[str, object]) -> dict[str, object]:
+    """Nudges name rewards by the same global id rewardRedeem takes."""
+    if "rewardId" in data:
+        return {**data, "rewardId": encode_id("Reward", data["rewardId"])}
+    return data
 
 
 @strawberry.type(description="Customers, a page at a time (at most 100 per page).")

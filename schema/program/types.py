@@ -6,6 +6,7 @@ from typing import Self
 import strawberry
 from strawberry import relay
 
+from api.core.money import plain
 from api.program import models
 from api.program.rules import ProgramSettings as Settings
 from schema.core.errors import UserError
@@ -128,7 +129,7 @@ class EarningRule(relay.Node):
             name=row.name,
             is_active=row.active,
             points=row.points,
-            points_per_unit=Decimal(row.points_per_unit),
+            points_per_unit=plain(row.points_per_unit),
             rounding=Rounding[row.rounding.name],
             cap_points=row.cap_points,
             cap_period=CapPeriod[row.cap_period.name] if row.cap_period else None,
@@ -164,7 +165,7 @@ class Campaign(relay.Node):
             name=row.name,
             starts_at=row.starts_at,
             ends_at=row.ends_at,
-            multiplier=Decimal(row.multiplier),
+            multiplier=plain(row.multiplier),
             bonus_points=row.bonus_points,
             tier_ids=[encode_id("Tier", t) for t in row.tier_ids],
             kinds=[RuleKind[k.upper()] for k in row.kinds] or [RuleKind.ORDER_SPEND],

@@ -167,7 +167,10 @@ class TierMutation:
                     tier_id = decode_id(input.tier_id, "Tier")
                     if tier_id is None:
                         raise _not_found("tierId")
-                    tier = await service.get_tier(store, tier_id)
+                    try:
+                        tier = await service.get_tier(store, tier_id)
+                    except DomainTierError as error:
+                        raise _not_found("tierId") from error
                 customer = await ledger.lock_customer(store, customer_id)
                 await service.override(
                     store, customer, tier, note=input.note or "set by merchant"

@@ -6,6 +6,7 @@ from typing import Self
 import strawberry
 from strawberry import relay
 
+from api.core.money import plain
 from api.tiers import models
 from schema.core.errors import UserError
 
@@ -34,7 +35,7 @@ class Tier(relay.Node):
             name=row.name,
             rank=row.rank,
             threshold=row.threshold,
-            multiplier=Decimal(row.multiplier),
+            multiplier=plain(row.multiplier),
             perks=list(row.perks),
             description=row.description,
         )

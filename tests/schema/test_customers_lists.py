@@ -1,0 +1,225 @@
+"""The customers connection with loyalty fields: constant SQL per page, and the
+ladder, tier and lapse filters."""
+
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from api.core.clock import utc_now
+from api.customers.models import Customer
+from api.membership import service as membership
+from api.stores.service import IssuedKeys
+from api.tiers.models import Tier
+from tests.factories.customers import make_customer
+from tests.factories.program import ingest, make_spend_rule, make_tier, order_event
+from tests.graphql import GraphQLClient, count_queries, global_id
+
+LIST = """
+query($first: Int) {
+  customers(first: $first) { edges { node { pointsBalance stage tier { name } } } }
+}
+"""
+FILTERED = """
+query($stage: LadderStage, $tierId: ID, $lapsed: Boolean, $first: Int = 100) {
+  customers(first: $first, stage: $stage, tierId: $tierId, lapsed: $lapsed,
+            sortKey: EMAIL, reverse: false) {
+    edges { node { email stage isLapsed tier { name } } }
+  }
+}
+"""
+# What each kind of customer (index % 5) looks like once seeded.
+PROFILES = {
+    0: ("CANDIDATE", "Bronze", 0),  # enrolled, never bought
+    1: ("PURCHASER", "Bronze", 100),  # one 100 EUR order
+    2: ("CLIENT", "Silver", 300),  # two 150 EUR orders
+    3: ("PURCHASER", "Gold", 600),  # one 600 EUR order
+    4: ("PURCHASER", "Bronze", 50),  # one 50 EUR order, 200 days ago: lapsed
+}
+
+
+@pytest.fixture
+async def seeded(store: IssuedKeys) -> dict[str, Tier]:
+    """50 customers across the ladder and three tiers, created in index order."""
+    s = store.store
+    now = utc_now()
+    await make_spend_rule(s)
+    tiers = {
+        "Bronze": await make_tier(s, "Bronze", 0, 0),
+        "Silver": await make_tier(s, "Silver", 1, 20_000),
+        "Gold": await make_tier(s, "Gold", 2, 50_000),
+    }
+    for i in range(50):
+        external_id = f"c-{i:02}"
+        customer = await make_customer(
+            s, external_id=external_id, email=f"c{i:02}@example.com"
+        )
+        kind = i % 5
+        if kind == 0:
+            async with in_transaction():
+                await membership.enroll(s, customer.id)
+            continue
+        orders = {
+            1: [(10_000, 1)],
+            2: [(15_000, 3), (15_000, 2)],
+            3: [(60_000, 1)],
+            4: [(5_000, 200)],
+        }[kind]
+        for n, (amount, days_ago) in enumerate(orders):
+            await ingest(
+                s,
+                order_event(
+                    ref=f"{external_id}-{n}",
+                    customer=external_id,
+                    amount=amount,
+                    at=now - timedelta(days=days_ago),
+                ),
+            )
+    return tiers
+
+
+def _nodes(result: Any) -> list[dict[str, Any]]:
+    assert result.errors == []
+    return [edge["node"] for edge in result.data["customers"]["edges"]]
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_loyalty_fields_cost_the_same_queries_whatever_the_page_size(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
+    counts = {}
+    pages = {}
+    for size in (1, 10, 50, 100):
+        with count_queries() as counter:
+            result = await gql(LIST, {"first": size}, key=store.secret_key)
+        pages[size] = _nodes(result)
+        counts[size] = counter.count
+    # then: the API key, the page, and one batched tier lookup
+    assert counts == {1: 3, 10: 3, 50: 3, 100: 3}
+    assert [len(p) for p in pages.values()] == [1, 10, 50, 50]
+    # newest first: c-49 (kind 4) leads
+    assert pages[1] == [
+        {"pointsBalance": 50, "stage": "PURCHASER", "tier": {"name": "Bronze"}}
+    ]
+    assert Counter(
+        (n["stage"], n["tier"]["name"], n["pointsBalance"]) for n in pages[50]
+    ) == Counter(dict.fromkeys(PROFILES.values(), 10))
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_filters_keep_the_query_count_constant(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
+    counts = []
+    for size in (1, 10):
+        with count_queries() as counter:
+            result = await gql(
+                FILTERED,
+                {"first": size, "stage": "PURCHASER", "lapsed": False},
+                key=store.secret_key,
+            )
+        assert len(_nodes(result)) == size
+        counts.append(counter.count)
+    assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize(
+    ("stage", "kinds"),
+    [
+        ("PROSPECT", []),
+        ("CANDIDATE", [0]),
+        ("PURCHASER", [1, 3, 4]),
+        ("CLIENT", [2]),
+        ("ADVOCATE", []),
+    ],
+)
+@pytest.mark.usefixtures("seeded")
+async def test_filter_by_stage(
+    gql: GraphQLClient, store: IssuedKeys, stage: str, kinds: list[int]
+) -> None:
+    result = await gql(FILTERED, {"stage": stage}, key=store.secret_key)
+    nodes = _nodes(result)
+    assert [n["email"] for n in nodes] == [
+        f"c{i:02}@example.com" for i in range(50) if i % 5 in kinds
+    ]
+    assert {n["stage"] for n in nodes} <= {stage}
+
+
+async def test_filter_by_tier(
+    gql: GraphQLClient, store: IssuedKeys, seeded: dict[str, Tier]
+) -> None:
+    for name, kinds in (("Bronze", [0, 1, 4]), ("Silver", [2]), ("Gold", [3])):
+        result = await gql(
+            FILTERED,
+            {"tierId": global_id("Tier", seeded[name].id)},
+            key=store.secret_key,
+        )
+        nodes = _nodes(result)
+        assert [n["email"] for n in nodes] == [
+            f"c{i:02}@example.com" for i in range(50) if i % 5 in kinds
+        ]
+        assert {n["tier"]["name"] for n in nodes} == {name}
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_filter_by_an_unknown_tier_is_empty(
+    gql: GraphQLClient, store: IssuedKeys, other_store: IssuedKeys
+) -> None:
+    theirs = await make_tier(other_store.store, "Theirs", 0, 0)
+    for tier_id in (
+        global_id("Tier", theirs.id),
+        global_id("Tier", "00000000-0000-0000-0000-000000000000"),
+        global_id("Customer", "00000000-0000-0000-0000-000000000000"),
+        "garbage",
+    ):
+        result = await gql(FILTERED, {"tierId": tier_id}, key=store.secret_key)
+        assert _nodes(result) == []
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_filter_by_lapse(gql: GraphQLClient, store: IssuedKeys) -> None:
+    lapsed = _nodes(await gql(FILTERED, {"lapsed": True}, key=store.secret_key))
+    active = _nodes(await gql(FILTERED, {"lapsed": False}, key=store.secret_key))
+    assert [n["email"] for n in lapsed] == [
+        f"c{i:02}@example.com" for i in range(50) if i % 5 == 4
+    ]
+    assert {n["isLapsed"] for n in lapsed} == {True}
+    # not lapsed: recent buyers and those who never bought
+    assert [n["email"] for n in active] == [
+        f"c{i:02}@example.com" for i in range(50) if i % 5 != 4
+    ]
+    assert {n["isLapsed"] for n in active} == {False}
+
+
+async def test_lapse_follows_the_store_setting(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
+    # given one buyer from 40 days ago, and a 30-day quiet period
+    await make_spend_rule(store.store)
+    await make_customer(store.store, external_id="old", email="old@example.com")
+    await ingest(
+        store.store,
+        order_event(customer="old", at=utc_now() - timedelta(days=40)),
+    )
+    before = _nodes(await gql(FILTERED, {"lapsed": True}, key=store.secret_key))
+    await gql(
+        "mutation { programSettingsUpdate(input: {lapseDays: 30}) "
+        "{ userErrors { code } } }",
+        key=store.secret_key,
+    )
+    after = _nodes(await gql(FILTERED, {"lapsed": True}, key=store.secret_key))
+    assert before == []
+    assert [(n["email"], n["isLapsed"]) for n in after] == [("old@example.com", True)]
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_filters_combine(gql: GraphQLClient, store: IssuedKeys) -> None:
+    result = await gql(
+        FILTERED, {"stage": "PURCHASER", "lapsed": False}, key=store.secret_key
+    )
+    assert [n["email"] for n in _nodes(result)] == [
+        f"c{i:02}@example.com" for i in range(50) if i % 5 in (1, 3)
+    ]
+    assert await Customer.filter(store_id=store.store.id).count() == 50
