@@ -4,7 +4,8 @@ Same event twice = one effect: the order row is locked and its state (paid,
 refund refs, snapshot time) says what was already applied.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC
 from typing import Any
 from uuid import UUID
 
@@ -45,6 +46,12 @@ class IngestResult:
 async def ingest(store: Store, event: OrderEvent) -> IngestResult:
     """Apply an order event: points, tier and ladder move together, or not at all."""
     rules.check_event(event, store_currency=store.currency)
+    # Stored and compared in UTC (SQLite compares timestamps as text).
+    event = replace(
+        event,
+        occurred_at=event.occurred_at.astimezone(UTC),
+        updated_at=event.updated_at.astimezone(UTC),
+    )
     customer_id = await _customer_for(store, event.customer)
     customer = await ledger.lock_customer(store, customer_id)
     order, created = await _locked_order(store, customer, event)

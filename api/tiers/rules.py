@@ -1,7 +1,7 @@
 """Tier maths: which tier a metric earns, windows, reviews and progress (pure)."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -30,18 +30,11 @@ def next_above(levels: list[TierLevel], current: TierLevel | None) -> TierLevel 
     return min(above, key=lambda level: level.rank, default=None)
 
 
-def _year_start(at: datetime, timezone: str, years_back: int = 0) -> datetime:
-    local = at.astimezone(ZoneInfo(timezone))
-    return local.replace(
-        year=local.year - years_back,
-        month=1,
-        day=1,
-        hour=0,
-        minute=0,
-        second=0,
-        microsecond=0,
-        fold=0,
-    )
+def _year_start(at: datetime, timezone: str, years_ahead: int = 0) -> datetime:
+    """1 January 00:00 in the store's timezone, as UTC (stored and compared in UTC)."""
+    zone = ZoneInfo(timezone)
+    year = at.astimezone(zone).year + years_ahead
+    return datetime(year, 1, 1, tzinfo=zone).astimezone(UTC)
 
 
 def qualification_start(
@@ -67,8 +60,14 @@ def next_review(now: datetime, settings: ProgramSettings, timezone: str) -> date
     """When a tier reached now is reviewed: after a full rolling window, or at the
     end of the next calendar year (a tier earned this year is kept through next)."""
     if settings.tier_window is TierWindow.CALENDAR_YEAR:
-        start = _year_start(now, timezone)
-        return start.replace(year=start.year + 2)
+        return _year_start(now, timezone, years_ahead=2)
+    return now + timedelta(days=settings.tier_window_days)
+
+
+def renewal_review(now: datetime, settings: ProgramSettings, timezone: str) -> datetime:
+    """After a review that kept the tier: the next period is judged next."""
+    if settings.tier_window is TierWindow.CALENDAR_YEAR:
+        return _year_start(now, timezone, years_ahead=1)
     return now + timedelta(days=settings.tier_window_days)
 
 

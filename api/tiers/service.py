@@ -115,36 +115,34 @@ async def delete_tier(store: Store, tier_id: UUID) -> UUID:
 
 
 async def qualifying_metric(
-    store: Store, customer_id: UUID, *, since: datetime, until: datetime
+    store: Store, customer_id: UUID, *, since: datetime, until: datetime | None = None
 ) -> int:
-    """Spend (minor units, net of refunds) or points earned in [since, until)."""
+    """Spend (minor units, net of refunds) or points earned since `since` (and
+    before `until` when given: a review judges a closed period)."""
     program = settings_of(store)
     if program.tier_basis is TierBasis.SPEND:
+        orders = Order.filter(
+            store_id=store.id, customer_id=customer_id, paid_at__gte=since
+        )
+        if until is not None:
+            orders = orders.filter(paid_at__lt=until)
         rows = (
-            await Order.filter(
-                store_id=store.id,
-                customer_id=customer_id,
-                paid_at__gte=since,
-                paid_at__lt=until,
-            )
-            .exclude(status=OrderStatus.CANCELLED)
+            await orders.exclude(status=OrderStatus.CANCELLED)
             .annotate(spent=Sum("eligible_minor"), refunded=Sum("refunded_minor"))
             .values("spent", "refunded")
         )
         row = rows[0] if rows else {}
         return int(row.get("spent") or 0) - int(row.get("refunded") or 0)
-    rows = (
-        await PointsTransaction.filter(
-            Q(kind__in=[TransactionKind.EARN, TransactionKind.BONUS])
-            | Q(kind=TransactionKind.REVERSE, source_type="order"),
-            store_id=store.id,
-            customer_id=customer_id,
-            created_at__gte=since,
-            created_at__lt=until,
-        )
-        .annotate(total=Sum("points"))
-        .values("total")
+    entries = PointsTransaction.filter(
+        Q(kind__in=[TransactionKind.EARN, TransactionKind.BONUS])
+        | Q(kind=TransactionKind.REVERSE, source_type="order"),
+        store_id=store.id,
+        customer_id=customer_id,
+        created_at__gte=since,
     )
+    if until is not None:
+        entries = entries.filter(created_at__lt=until)
+    rows = await entries.annotate(total=Sum("points")).values("total")
     return int(rows[0]["total"] or 0) if rows else 0
 
 
@@ -169,18 +167,23 @@ async def evaluate(
     current = next((lv for lv in levels if lv.id == customer.tier_id), None)
     at_review = customer.tier_review_at is not None and customer.tier_review_at <= now
     review_due = review_now or at_review
-    since = (
-        rules.review_window_start(customer.tier_review_at, program, store.timezone)
-        if at_review and not review_now and customer.tier_review_at is not None
-        else rules.qualification_start(now, program, store.timezone)
-    )
-    metric = await qualifying_metric(store, customer.id, since=since, until=now)
+    if at_review and not review_now and customer.tier_review_at is not None:
+        # A review judges the closed period that ended at the review date.
+        review_at = customer.tier_review_at
+        since = rules.review_window_start(review_at, program, store.timezone)
+        metric = await qualifying_metric(
+            store, customer.id, since=since, until=review_at
+        )
+    else:
+        # Upgrades count everything so far, even stamped a little ahead of our clock.
+        since = rules.qualification_start(now, program, store.timezone)
+        metric = await qualifying_metric(store, customer.id, since=since)
     decision = rules.decide(
         current, rules.qualifying(levels, metric), review_due=review_due
     )
     if decision is None:
         if review_due:  # kept the tier: judged again after another period
-            customer.tier_review_at = rules.next_review(now, program, store.timezone)
+            customer.tier_review_at = rules.renewal_review(now, program, store.timezone)
             await customer.save(update_fields=["tier_review_at", "updated_at"])
         return None
     reason = (
@@ -236,9 +239,14 @@ async def _move(
         note=note,
     )
     customer.tier_id = to.id if to else None
-    customer.tier_review_at = (
-        rules.next_review(now, program, store.timezone) if to else None
+    # A tier reached now is kept through the next period; one kept or lowered
+    # at a review is judged again after the period that follows.
+    review = (
+        rules.renewal_review
+        if reason is TierChangeReason.DOWNGRADED
+        else rules.next_review
     )
+    customer.tier_review_at = review(now, program, store.timezone) if to else None
     await customer.save(
         update_fields=["tier_id", "tier_review_at", "tier_locked", "updated_at"]
     )
@@ -290,7 +298,6 @@ async def progress(
         store,
         customer.id,
         since=rules.qualification_start(now, program, store.timezone),
-        until=now,
     )
     above = [t for t in all_tiers if current is None or t.rank > current.rank]
     upcoming = min(above, key=lambda t: t.rank, default=None)
@@ -302,7 +309,6 @@ async def progress(
             since=rules.review_window_start(
                 customer.tier_review_at, program, store.timezone
             ),
-            until=now,
         )
         to_keep = max(current.threshold - judged, 0)
     return Progress(
