@@ -39,8 +39,13 @@ class OrderEvent:
     occurred_at: datetime
     updated_at: datetime
     discount_codes: tuple[str, ...] = ()
-    # For REFUNDED: which refund, and how much eligible money it returned.
+    # Everything the customer paid (shipping and tax included), in minor units.
+    total_minor: int = 0
+    # For REFUNDED: which refund, and the eligible money its lines returned.
     refund_ref: str | None = None
     refunded_minor: int = 0
+    # For REFUNDED: money returned without lines or shipping (an amount-only
+    # refund); the domain converts it pro rata (eligible / total).
+    unallocated_refund_minor: int = 0
     name: str | None = None  # human order number, e.g. "#1001"
     extra: dict[str, str] = field(default_factory=dict)

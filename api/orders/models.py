@@ -36,6 +36,8 @@ class Order(Model):
     currency = fields.CharField(max_length=3)
     eligible_minor = fields.BigIntField()
     refunded_minor = fields.BigIntField(default=0)
+    # All the customer paid, for pro-rata amount-only refunds (0: unknown).
+    total_minor = fields.BigIntField(db_default=0, default=0)
     points_earned = fields.IntField(default=0)
     points_reversed = fields.IntField(default=0)
     # Points a refund should have taken back but the customer had already spent.

@@ -26,6 +26,12 @@ def check_event(event: OrderEvent, *, store_currency: str) -> None:
             "refundedMinor",
             "refundedMinor cannot be negative.",
         ),
+        (event.total_minor >= 0, "totalMinor", "totalMinor cannot be negative."),
+        (
+            event.unallocated_refund_minor >= 0,
+            "unallocatedRefundMinor",
+            "unallocatedRefundMinor cannot be negative.",
+        ),
         (
             event.kind is not OrderEventKind.REFUNDED or bool(event.refund_ref),
             "refundRef",
@@ -70,6 +76,21 @@ def is_stale(event: OrderEvent, snapshot_at: datetime) -> bool:
     Refunds are facts of their own (deduplicated by refund_ref), not snapshots.
     """
     return event.kind is not OrderEventKind.REFUNDED and event.updated_at < snapshot_at
+
+
+def eligible_refund(
+    *,
+    line_refund_minor: int,
+    unallocated_minor: int,
+    eligible_minor: int,
+    total_minor: int,
+) -> int:
+    """Eligible money a refund returned: its lines, plus the eligible share of
+    any amount refunded without lines (pro rata of eligible in the order total)."""
+    share = 0
+    if unallocated_minor > 0 and total_minor > 0:
+        share = (unallocated_minor * eligible_minor + total_minor // 2) // total_minor
+    return line_refund_minor + share
 
 
 def counts_as_paid(status: OrderStatus) -> bool:

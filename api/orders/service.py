@@ -143,6 +143,7 @@ async def _locked_order(
                 status=OrderStatus.PLACED,
                 currency=event.currency.upper(),
                 eligible_minor=event.eligible_minor,
+                total_minor=event.total_minor,
                 discount_codes=list(event.discount_codes),
                 placed_at=event.occurred_at,
                 snapshot_at=event.updated_at,
@@ -158,6 +159,8 @@ async def _locked_order(
 async def _apply_snapshot(
     order: Order, event: OrderEvent, result: IngestResult
 ) -> None:
+    if event.total_minor and order.paid_at is None:
+        order.total_minor = event.total_minor
     # Amounts only change before payment: after it, refunds are the only way down.
     if order.paid_at is None and order.eligible_minor != event.eligible_minor:
         order.eligible_minor = event.eligible_minor
@@ -180,6 +183,8 @@ async def _pay(
         return
     order.status = OrderStatus.PAID
     order.paid_at = event.occurred_at
+    if event.total_minor and not order.total_minor:
+        order.total_minor = event.total_minor
     given = await earning.award(
         store,
         customer,
@@ -216,15 +221,19 @@ async def _refund(
         store_id=store.id, order_id=order.id, refund_ref=refund_ref
     ):
         return
+    refunded = rules.eligible_refund(
+        line_refund_minor=event.refunded_minor,
+        unallocated_minor=event.unallocated_refund_minor,
+        eligible_minor=order.eligible_minor,
+        total_minor=order.total_minor,
+    )
     refund = await OrderRefund.create(
         store_id=store.id,
         order_id=order.id,
         refund_ref=refund_ref,
-        refunded_minor=event.refunded_minor,
+        refunded_minor=refunded,
     )
-    order.refunded_minor = min(
-        order.refunded_minor + event.refunded_minor, order.eligible_minor
-    )
+    order.refunded_minor = min(order.refunded_minor + refunded, order.eligible_minor)
     result.effects.append("refunded")
     if order.paid_at is None:
         return
