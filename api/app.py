@@ -11,16 +11,24 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from tortoise import Tortoise
 
+from api.core.crypto import Vault
 from api.db import tortoise_config
-from api.http import cors, health
+from api.http import cors, health, webhooks
 from api.http.graphql import LadderGraphQL
 from api.maintenance import service as maintenance
+from api.platforms import Connector, PlatformName
 from api.settings import Environment, Settings
+from plugins.shopify import connector as shopify_connector
 from schema import build_schema
 
 
 class State(TypedDict):
     http: httpx.AsyncClient
+
+
+def platform_connectors() -> dict[PlatformName, Connector]:
+    """The platform plugins, registered here and only here."""
+    return {PlatformName.SHOPIFY: shopify_connector.connector}
 
 
 def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
@@ -34,6 +42,8 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
         field_suggestions=settings.environment is Environment.DEVELOPMENT,
     )
     graphql = LadderGraphQL(schema, settings)
+    vault = Vault(settings.vault_key())
+    connectors = platform_connectors()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -44,7 +54,9 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
             )
         background = (
             asyncio.create_task(
-                maintenance.run_forever(settings.maintenance_interval_seconds)
+                maintenance.run_forever(
+                    settings.maintenance_interval_seconds, connectors
+                )
             )
             if manage_orm and settings.maintenance_interval_seconds > 0
             else None
@@ -71,6 +83,12 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
                 max_body_size=settings.max_body_bytes,
             ),
             Route("/graphql", cors.preflight, methods=["OPTIONS"]),
+            Route(
+                "/webhooks/shopify",
+                webhooks.shopify_endpoint(settings, vault, connectors),
+                methods=["POST"],
+                max_body_size=settings.max_webhook_bytes,
+            ),
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),
         ],

@@ -34,6 +34,8 @@ migrations_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
 app.add_typer(schema_app, name="schema")
 app.add_typer(migrations_app, name="migrations")
+shopify_app = typer.Typer(help="Connect and sync Shopify shops.", no_args_is_help=True)
+app.add_typer(shopify_app, name="shopify")
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -157,10 +159,14 @@ def worker(
     settings = _settings()
     interval = settings.maintenance_interval_seconds or 60
 
+    from api.app import platform_connectors
+
+    connectors = platform_connectors()
+
     async def work() -> dict[str, int]:
         if not once:
-            await maintenance.run_forever(interval)
-        report = await maintenance.run()
+            await maintenance.run_forever(interval, connectors)
+        report = await maintenance.run(connectors=connectors)
         return vars(report)
 
     async def with_orm() -> dict[str, int]:
@@ -271,6 +277,58 @@ def store_revoke_tokens(
         row = await service.get_store(store_id)
         await service.revoke_customer_tokens(row)
         return {"store_id": str(row.id), "customer_tokens": "revoked"}
+
+    _print_json(_run(lambda: _with_orm(settings, work)))
+
+
+@shopify_app.command("connect")
+def shopify_connect(
+    store: Annotated[str, typer.Option(help="The Ladder store id.")],
+    shop: Annotated[str, typer.Option(help="The shop, e.g. my-shop.myshopify.com.")],
+    token: Annotated[
+        str, typer.Option(help="The custom app's Admin API access token.")
+    ],
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(help="The custom app's API secret (signs its webhooks)."),
+    ] = None,
+    include_test_orders: Annotated[
+        bool, typer.Option(help="Let test-gateway orders earn points.")
+    ] = False,
+) -> None:
+    """Connect a Shopify shop with a custom app's token (no OAuth install)."""
+    from api.connections import service as connections
+    from api.core.crypto import Vault
+    from api.platforms import PlatformName
+    from api.stores import service as stores
+    from plugins.shopify.signature import is_valid_shop_domain
+
+    settings = _settings()
+    if not is_valid_shop_domain(shop.strip().lower()):
+        _fail("--shop must be a shop domain such as my-shop.myshopify.com")
+    try:
+        store_id = UUID(store)
+    except ValueError:
+        _fail("--store must be a store id")
+    vault = Vault(settings.vault_key())
+
+    async def work() -> dict[str, Any]:
+        row = await stores.get_store(store_id)
+        connection = await connections.connect(
+            row,
+            platform=PlatformName.SHOPIFY,
+            shop_ref=shop,
+            vault=vault,
+            access_token=token,
+            webhook_secret=webhook_secret,
+        )
+        connection.include_test_orders = include_test_orders
+        await connection.save(update_fields=["include_test_orders"])
+        return {
+            "store_id": str(row.id),
+            "shop": connection.shop_ref,
+            "webhook_url": f"{settings.public_url.rstrip('/')}/webhooks/shopify",
+        }
 
     _print_json(_run(lambda: _with_orm(settings, work)))
 

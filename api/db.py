@@ -22,6 +22,9 @@ MODEL_MODULES = [
     "api.tiers.models",
     "api.rewards.models",
     "api.orders.models",
+    "api.connections.models",
+    "api.inbox.models",
+    "api.privacy.models",
 ]
 
 

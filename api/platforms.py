@@ -5,9 +5,13 @@ api.orders.events); the domain decides what they mean. Importing this module
 pulls in no service and no model.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any, Protocol, TypeAlias
+
+from api.orders.events import OrderEvent
 
 
 class PlatformName(StrEnum):
@@ -37,3 +41,32 @@ class PrivacyRequest:
     customer_external_id: str | None = None
     customer_email: str | None = None
     request_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class AppUninstalled:
+    """The shop removed the app: stop calling it."""
+
+    shop_ref: str
+
+
+Fact: TypeAlias = OrderEvent | PlatformCustomer | PrivacyRequest | AppUninstalled
+
+
+class UnsupportedPayloadError(Exception):
+    """The payload does not have the shape the platform documents."""
+
+
+class Connector(Protocol):
+    """What a platform plugin offers the domain: facts from its webhooks."""
+
+    platform: PlatformName
+
+    def facts(
+        self, topic: str, payload: Mapping[str, Any], *, currency: str
+    ) -> list[Fact]:
+        """The facts a webhook states; empty for topics Ladder ignores.
+
+        `currency` is the store's, for payloads that omit the shop's money.
+        """
+        ...

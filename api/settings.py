@@ -1,9 +1,10 @@
 """Settings from the environment (prefix ``LADDER_``), read once and passed down."""
 
+import secrets
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(".ladder")
@@ -49,6 +50,21 @@ class Settings(BaseSettings):
 
     http_timeout_seconds: float = 10.0
 
+    # Encrypts platform credentials at rest. Required in production; in
+    # development a random key is kept in .ladder/secret.key.
+    secret_key: SecretStr | None = None
+    # Where platforms reach this server (OAuth callbacks, webhook addresses).
+    public_url: str = "http://127.0.0.1:8000"
+
+    # Shopify app credentials (a public or custom app). The previous secret
+    # stays valid for webhooks during a rotation (Shopify: up to an hour).
+    shopify_api_key: str = ""
+    shopify_api_secret: SecretStr = SecretStr("")
+    shopify_previous_api_secret: SecretStr = SecretStr("")
+    shopify_api_version: str = "2026-04"
+    shopify_scopes: str = "read_orders,read_customers,write_discounts"
+    max_webhook_bytes: int = 2_000_000
+
     # How often time-driven work runs (pending points released, expiry, tier
     # reviews, birthdays). `ladder serve` runs it in-process; 0 leaves it to
     # `ladder worker` (for several replicas, run one worker).
@@ -60,6 +76,27 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite://", "postgres://", "postgresql://")):
             raise ValueError("use sqlite://PATH or postgres://USER@HOST:PORT/DB")
         return value.replace("postgresql://", "postgres://", 1)
+
+    def vault_key(self) -> str:
+        """The key that encrypts credentials: configured, or a development key
+        kept next to the embedded database."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        if self.is_production:
+            raise RuntimeError("LADDER_SECRET_KEY is required in production")
+        path = DEFAULT_DATA_DIR / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def shopify_secrets(self) -> list[str]:
+        return [
+            s.get_secret_value()
+            for s in (self.shopify_api_secret, self.shopify_previous_api_secret)
+            if s.get_secret_value()
+        ]
 
     @property
     def is_production(self) -> bool:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from tortoise import Tortoise
 from tortoise.contrib.test import truncate_all_models
@@ -82,7 +83,11 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(environment=Environment.TEST, database_url=database_url)
+    return Settings(
+        environment=Environment.TEST,
+        database_url=database_url,
+        secret_key=SecretStr("test-only-secret-key-0123456789abcdef"),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ Each customer is handled in its own transaction so one failure stops nothing els
 import asyncio
 import calendar
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -17,9 +18,11 @@ from tortoise.transactions import in_transaction
 
 from api.core.clock import utc_now
 from api.customers.models import Customer
+from api.inbox import service as inbox
 from api.ledger import service as ledger
 from api.ledger.models import PointsLot
 from api.membership import service as membership
+from api.platforms import Connector, PlatformName
 from api.stores.models import Store
 from api.tiers import service as tiers
 
@@ -32,14 +35,20 @@ class MaintenanceReport:
     settled: int = 0
     tiers_reviewed: int = 0
     birthdays: int = 0
+    webhooks_redriven: int = 0
     failures: int = 0
 
 
-async def run(now: datetime | None = None) -> MaintenanceReport:
+async def run(
+    now: datetime | None = None,
+    connectors: Mapping[PlatformName, Connector] | None = None,
+) -> MaintenanceReport:
     now = now or utc_now()
     report = MaintenanceReport()
     for store in await Store.all():
         await run_store(store, now, report)
+    if connectors:
+        report.webhooks_redriven = await inbox.redrive(connectors)
     return report
 
 
@@ -102,11 +111,13 @@ async def _birthday_candidates(store: Store, now: datetime) -> list[UUID]:
     return [UUID(str(cid)) for cid in rows]
 
 
-async def run_forever(interval_seconds: float) -> None:
+async def run_forever(
+    interval_seconds: float, connectors: Mapping[PlatformName, Connector] | None = None
+) -> None:
     """Run maintenance every interval until cancelled; a failed run is logged."""
     while True:
         try:
-            report = await run()
+            report = await run(connectors=connectors)
             if (
                 report.settled
                 or report.tiers_reviewed

@@ -15,6 +15,7 @@ from api.earning import service as earning
 from api.ladder import service as ladder
 from api.ledger import service as ledger
 from api.ledger.models import PointsTransaction
+from api.platforms import PlatformCustomer
 from api.program.rules import RuleKind
 from api.stores.models import Store
 from api.tiers import service as tiers
@@ -105,3 +106,25 @@ async def award_birthday(
         source=ledger.Source("action", f"birthday:{year}"),
         once_key=f"birthday:{customer.id}:{year}",
     )
+
+
+async def sync_platform_customer(store: Store, profile: PlatformCustomer) -> Customer:
+    """A platform's customer record (created or updated there) mirrored here.
+
+    Only what the platform states is copied: a redacted (null) email does not
+    erase the one Ladder has.
+    """
+    changes = CustomerChanges()
+    for name in ("email", "first_name", "last_name", "birthday"):
+        value = getattr(profile, name)
+        if value is not None:
+            changes.set(name, value)
+    if profile.marketing_consent is not None:
+        changes.set("marketing_consent", profile.marketing_consent)
+    result = await upsert(
+        store,
+        platform=Platform(profile.platform),
+        external_id=profile.external_id,
+        changes=changes,
+    )
+    return result.customer

@@ -56,7 +56,10 @@ def check_event(event: OrderEvent, *, store_currency: str) -> None:
     for ok, field, message in problems:
         if not ok:
             raise OrderError(OrderErrorCode.INVALID, message, field=field)
-    if not (event.customer.external_id or event.customer.email):
+    # Follow-up facts (a refund, a cancellation) may name only the order: some
+    # platforms send refunds without the customer (Shopify refunds/create).
+    follow_up = event.kind in (OrderEventKind.REFUNDED, OrderEventKind.CANCELLED)
+    if not (event.customer.external_id or event.customer.email or follow_up):
         raise OrderError(
             OrderErrorCode.CUSTOMER_REQUIRED,
             "An order needs the customer's external id or email.",

@@ -22,7 +22,7 @@ from api.ledger import rules as ledger_rules
 from api.ledger import service as ledger
 from api.orders import rules
 from api.orders.errors import OrderError, OrderErrorCode
-from api.orders.events import CustomerRef, OrderEvent, OrderEventKind
+from api.orders.events import OrderEvent, OrderEventKind
 from api.orders.models import Order, OrderRefund, OrderStatus
 from api.program.rules import RuleKind
 from api.rewards import service as rewards
@@ -52,7 +52,7 @@ async def ingest(store: Store, event: OrderEvent) -> IngestResult:
         occurred_at=event.occurred_at.astimezone(UTC),
         updated_at=event.updated_at.astimezone(UTC),
     )
-    customer_id = await _customer_for(store, event.customer)
+    customer_id = await _customer_for(store, event)
     customer = await ledger.lock_customer(store, customer_id)
     order, created = await _locked_order(store, customer, event)
     result = IngestResult(order=order, effects=["created"] if created else [])
@@ -94,9 +94,23 @@ async def ingest(store: Store, event: OrderEvent) -> IngestResult:
     return result
 
 
-async def _customer_for(store: Store, ref: CustomerRef) -> UUID:
-    """The customer an order belongs to: by platform id, else by email (guests)."""
+async def _customer_for(store: Store, event: OrderEvent) -> UUID:
+    """The customer an order belongs to: by platform id, else by email (guests),
+    else (refunds that name only the order) the customer of the known order."""
+    ref = event.customer
     platform = Platform(ref.platform)
+    if not (ref.external_id or ref.email):
+        known = await Order.get_or_none(
+            store_id=store.id,
+            platform=event.platform,
+            order_ref=event.order_ref.strip(),
+        )
+        if known is None:
+            # Not seen yet (a refund before its order): kept and retried later.
+            raise OrderError(
+                OrderErrorCode.NOT_FOUND, "Unknown order.", field="orderRef"
+            )
+        return UUID(str(known.customer_id))
     if ref.external_id:
         found = await customers.find_by_external_id(
             store, platform=platform, external_id=ref.external_id

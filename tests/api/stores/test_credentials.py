@@ -85,7 +85,7 @@ def test_unsigned_and_garbage_tokens_rejected() -> None:
             "aud": credentials.TOKEN_AUDIENCE,
             "exp": int((NOW + timedelta(hours=1)).timestamp()),
         },
-        key=None,
+        key=None,  # type: ignore[arg-type]
         algorithm="none",
     )
     for token in (unsigned, "garbage", "", "a.b.c"):

@@ -1,0 +1,131 @@
+"""Platform connections: which shop feeds which store, with what credentials."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from api.connections.errors import ConnectionErrorCode, PlatformConnectionError
+from api.connections.models import Connection
+from api.core.clock import utc_now
+from api.core.crypto import Vault
+from api.platforms import PlatformName
+from api.stores.models import Store
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_token: str | None
+    refresh_token: str | None
+    expires_at: datetime | None
+
+
+async def connect(
+    store: Store,
+    *,
+    platform: PlatformName,
+    shop_ref: str,
+    vault: Vault,
+    access_token: str | None = None,
+    refresh_token: str | None = None,
+    token_expires_at: datetime | None = None,
+    webhook_secret: str | None = None,
+    scopes: str = "",
+) -> Connection:
+    """Link a shop to the store (or refresh the link of a reinstalled shop).
+
+    A shop already linked to another store is refused: one shop feeds one store.
+    """
+    shop_ref = shop_ref.strip().lower()
+    existing = await Connection.get_or_none(platform=platform, shop_ref=shop_ref)
+    if existing is not None and existing.store_id != store.id:
+        raise PlatformConnectionError(
+            ConnectionErrorCode.TAKEN,
+            "This shop is connected to another store.",
+            field="shop",
+        )
+    connection = existing or Connection(
+        store_id=store.id, platform=platform, shop_ref=shop_ref
+    )
+    connection.access_token = vault.encrypt(access_token) if access_token else None
+    connection.refresh_token = vault.encrypt(refresh_token) if refresh_token else None
+    connection.token_expires_at = token_expires_at
+    connection.webhook_secret = (
+        vault.encrypt(webhook_secret) if webhook_secret else None
+    )
+    connection.scopes = scopes
+    connection.active = True
+    connection.uninstalled_at = None
+    await connection.save()
+    return connection
+
+
+async def find(platform: PlatformName, shop_ref: str) -> Connection | None:
+    return await Connection.get_or_none(
+        platform=platform, shop_ref=shop_ref.strip().lower()
+    ).select_related("store")
+
+
+async def for_store(store: Store, platform: PlatformName) -> Connection | None:
+    return await Connection.get_or_none(
+        store_id=store.id, platform=platform, active=True
+    )
+
+
+def webhook_secrets(
+    connection: Connection, vault: Vault, app_secrets: list[str]
+) -> list[str]:
+    """Secrets a webhook from this shop may be signed with: its own, else the app's."""
+    if connection.webhook_secret:
+        return [vault.decrypt(connection.webhook_secret)]
+    return list(app_secrets)
+
+
+def credentials(connection: Connection, vault: Vault) -> Credentials:
+    return Credentials(
+        access_token=vault.decrypt(connection.access_token)
+        if connection.access_token
+        else None,
+        refresh_token=vault.decrypt(connection.refresh_token)
+        if connection.refresh_token
+        else None,
+        expires_at=connection.token_expires_at,
+    )
+
+
+async def save_tokens(
+    connection: Connection,
+    vault: Vault,
+    *,
+    access_token: str,
+    refresh_token: str | None,
+    expires_at: datetime | None,
+) -> None:
+    """Persist refreshed tokens at once: each refresh invalidates the previous pair."""
+    connection.access_token = vault.encrypt(access_token)
+    connection.refresh_token = vault.encrypt(refresh_token) if refresh_token else None
+    connection.token_expires_at = expires_at
+    await connection.save(
+        update_fields=[
+            "access_token",
+            "refresh_token",
+            "token_expires_at",
+            "updated_at",
+        ]
+    )
+
+
+async def uninstall(connection: Connection) -> None:
+    """The shop removed the app: stop calling it; its data stays until shop redaction."""
+    connection.active = False
+    connection.uninstalled_at = utc_now()
+    connection.access_token = None
+    connection.refresh_token = None
+    await connection.save()
+
+
+async def save_checkpoint(
+    connection_id: UUID, *, cursor: str | None, synced_until: datetime | None
+) -> None:
+    await Connection.filter(id=connection_id).update(
+        sync_cursor=cursor, synced_until=synced_until
+    )

@@ -1,0 +1,67 @@
+"""Platform webhooks: verify on the raw bytes, store, answer at once, then process.
+
+Unknown shops and bad signatures get the same 401 and nothing is stored. The
+effect happens after the answer (platforms give up after a few seconds), and a
+delivery whose processing failed is retried by the maintenance loop.
+"""
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from api.connections import service as connections
+from api.core.crypto import Vault
+from api.inbox import service as inbox
+from api.platforms import Connector, PlatformName
+from api.settings import Settings
+from plugins.shopify import signature as shopify_signature
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _refuse() -> Response:
+    return JSONResponse({"error": "invalid webhook signature"}, status_code=401)
+
+
+def shopify_endpoint(
+    settings: Settings, vault: Vault, connectors: Mapping[PlatformName, Connector]
+) -> Endpoint:
+    async def receive(request: Request) -> Response:
+        raw = await request.body()  # verify these exact bytes, before any parsing
+        shop = request.headers.get("x-shopify-shop-domain", "").strip().lower()
+        topic = request.headers.get("x-shopify-topic", "").strip()
+        header = request.headers.get("x-shopify-hmac-sha256")
+        if not shop or not topic or not header:
+            return _refuse()
+        connection = await connections.find(PlatformName.SHOPIFY, shop)
+        if connection is None:
+            return _refuse()  # same answer as a bad signature: reveals nothing
+        secrets = connections.webhook_secrets(
+            connection, vault, settings.shopify_secrets()
+        )
+        if not shopify_signature.verify_webhook(raw, header, secrets):
+            return _refuse()
+        try:
+            payload = json.loads(raw)
+        except ValueError:
+            return JSONResponse({"error": "body is not JSON"}, status_code=400)
+        if not isinstance(payload, dict):
+            return JSONResponse({"error": "body is not a JSON object"}, status_code=400)
+        # Shopify's duplicate key: the event id, else the delivery id (platforms.md §1).
+        event_key = request.headers.get("x-shopify-event-id") or request.headers.get(
+            "x-shopify-webhook-id"
+        )
+        delivery = await inbox.record(
+            connection, topic=topic, event_key=event_key, payload=payload
+        )
+        if delivery is None:
+            return JSONResponse({"status": "duplicate"})
+        return JSONResponse(
+            {"status": "accepted"},
+            background=BackgroundTask(inbox.process, delivery.id, connectors),
+        )
+
+    return receive

@@ -1,0 +1,37 @@
+from uuid import uuid4
+
+from tortoise import fields
+from tortoise.models import Model
+
+from api.platforms import PlatformName
+from api.stores.models import Store
+
+
+class WebhookDelivery(Model):
+    """A verified webhook, stored before it is answered (the durable queue).
+
+    Deliveries with the platform's event id are unique, so a re-delivery is
+    recognised and answered without a second effect.
+    """
+
+    id = fields.UUIDField(primary_key=True, default=uuid4)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "ladder.Store", related_name="webhook_deliveries", db_index=False
+    )
+    platform = fields.CharEnumField(PlatformName, max_length=16)
+    shop_ref = fields.CharField(max_length=255)
+    topic = fields.CharField(max_length=64)
+    # The platform's event id (Shopify X-Shopify-Event-Id); null when it has none.
+    event_key = fields.CharField(max_length=128, null=True)
+    payload: fields.Field[dict[str, object]] = fields.JSONField()
+    received_at = fields.DatetimeField(auto_now_add=True)
+    processed_at = fields.DatetimeField(null=True)
+    attempts = fields.IntField(default=0)
+    last_error = fields.CharField(max_length=500, null=True)
+
+    store_id: object
+
+    class Meta:
+        table = "webhook_deliveries"
+        unique_together = (("platform", "shop_ref", "topic", "event_key"),)
+        indexes = (("store_id", "processed_at", "received_at"),)

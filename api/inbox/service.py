@@ -1,0 +1,129 @@
+"""The webhook inbox: verified deliveries are stored, then turned into effects.
+
+Storing is one transaction and processing another, so a crash between them loses
+nothing: `redrive` picks up whatever was stored but not processed.
+"""
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from api.connections import service as connections
+from api.connections.models import Connection
+from api.core.clock import utc_now
+from api.inbox.models import WebhookDelivery
+from api.membership import service as membership
+from api.orders import service as orders
+from api.orders.events import OrderEvent
+from api.platforms import (
+    AppUninstalled,
+    Connector,
+    PlatformCustomer,
+    PlatformName,
+    PrivacyRequest,
+    UnsupportedPayloadError,
+)
+from api.privacy import service as privacy
+from api.stores.models import Store
+
+logger = logging.getLogger("ladder.inbox")
+MAX_ATTEMPTS = 10
+REDRIVE_AFTER = timedelta(seconds=30)
+
+
+async def record(
+    connection: Connection,
+    *,
+    topic: str,
+    event_key: str | None,
+    payload: dict[str, Any],
+) -> WebhookDelivery | None:
+    """Store a verified delivery; None when this event was stored already."""
+    try:
+        async with in_transaction():
+            return await WebhookDelivery.create(
+                store_id=connection.store_id,
+                platform=connection.platform,
+                shop_ref=connection.shop_ref,
+                topic=topic,
+                event_key=event_key,
+                payload=payload,
+            )
+    except IntegrityError:
+        return None
+
+
+async def process(
+    delivery_id: UUID, connectors: Mapping[PlatformName, Connector]
+) -> bool:
+    """Apply one stored delivery, exactly once; False when it failed (kept for retry)."""
+    try:
+        async with in_transaction():
+            delivery = (
+                await WebhookDelivery.filter(id=delivery_id, processed_at__isnull=True)
+                .select_for_update(skip_locked=True)
+                .first()
+            )
+            if delivery is None:  # done already, or being done by another worker
+                return True
+            connection = await connections.find(delivery.platform, delivery.shop_ref)
+            if connection is None:
+                raise UnsupportedPayloadError("no connection for this shop any more")
+            facts = connectors[delivery.platform].facts(
+                delivery.topic, delivery.payload, currency=connection.store.currency
+            )
+            for fact in facts:
+                await _apply(connection, fact)
+            delivery.processed_at = utc_now()
+            delivery.attempts += 1
+            delivery.last_error = None
+            await delivery.save(
+                update_fields=["processed_at", "attempts", "last_error"]
+            )
+        return True
+    except Exception as error:  # kept, counted and retried: never lost
+        logger.warning("webhook %s failed: %s", delivery_id, type(error).__name__)
+        await WebhookDelivery.filter(id=delivery_id).update(
+            attempts=(await WebhookDelivery.get(id=delivery_id)).attempts + 1,
+            last_error=f"{type(error).__name__}: {error}"[:500],
+        )
+        return False
+
+
+async def _apply(connection: Connection, fact: object) -> None:
+    store: Store = connection.store
+    if isinstance(fact, OrderEvent):
+        if fact.extra.get("test") == "true" and not connection.include_test_orders:
+            return  # test-gateway orders earn nothing unless the store opts in
+        await orders.ingest(store, fact)
+    elif isinstance(fact, PlatformCustomer):
+        await membership.sync_platform_customer(store, fact)
+    elif isinstance(fact, PrivacyRequest):
+        await privacy.handle(store, fact)
+    elif isinstance(fact, AppUninstalled):
+        await connections.uninstall(connection)
+
+
+async def redrive(
+    connectors: Mapping[PlatformName, Connector], limit: int = 200
+) -> int:
+    """Process deliveries stored but not processed (crash, outage, early refund)."""
+    due = (
+        await WebhookDelivery.filter(
+            processed_at__isnull=True,
+            attempts__lt=MAX_ATTEMPTS,
+            received_at__lte=utc_now() - REDRIVE_AFTER,
+        )
+        .order_by("received_at")
+        .limit(limit)
+        .values_list("id", flat=True)
+    )
+    done = 0
+    for delivery_id in due:
+        done += await process(UUID(str(delivery_id)), connectors)
+    return done
