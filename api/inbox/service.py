@@ -16,9 +16,11 @@ from tortoise.transactions import in_transaction
 from api.connections import service as connections
 from api.connections.models import Connection
 from api.core.clock import utc_now
+from api.core.errors import DomainError
 from api.inbox.models import WebhookDelivery
 from api.membership import service as membership
 from api.orders import service as orders
+from api.orders.errors import OrderErrorCode
 from api.orders.events import OrderEvent
 from api.platforms import (
     AppUninstalled,
@@ -77,11 +79,20 @@ async def process(
             facts = connectors[delivery.platform].facts(
                 delivery.topic, delivery.payload, currency=connection.store.currency
             )
+            skipped = []
             for fact in facts:
-                await _apply(connection, fact)
+                try:
+                    async with in_transaction():  # one bad fact spoils no other
+                        await _apply(connection, fact)
+                except DomainError as error:
+                    if _retry_later(error):
+                        raise
+                    skipped.append(f"{error.code}: {error.message}")
             delivery.processed_at = utc_now()
             delivery.attempts += 1
-            delivery.last_error = None
+            delivery.last_error = (
+                ("skipped " + "; ".join(skipped))[:500] if skipped else None
+            )
             await delivery.save(
                 update_fields=["processed_at", "attempts", "last_error"]
             )
@@ -93,6 +104,12 @@ async def process(
             last_error=f"{type(error).__name__}: {error}"[:500],
         )
         return False
+
+
+def _retry_later(error: DomainError) -> bool:
+    # A refund can overtake its order: retried until the order arrives. Other
+    # domain refusals (no customer to credit, bad amounts) will not change.
+    return error.code is OrderErrorCode.NOT_FOUND
 
 
 async def _apply(connection: Connection, fact: object) -> None:

@@ -206,7 +206,8 @@ async def _pay(
         at=event.occurred_at,
         source=ledger.Source("order", str(order.id)),
         subject=order.name or order.order_ref,
-        eligible_minor=order.eligible_minor,
+        # A refund seen before the payment already returned part of it.
+        eligible_minor=max(order.eligible_minor - order.refunded_minor, 0),
         currency=order.currency,
         order_id=order.id,
     )
@@ -249,7 +250,8 @@ async def _refund(
     )
     order.refunded_minor = min(order.refunded_minor + refunded, order.eligible_minor)
     result.effects.append("refunded")
-    if order.paid_at is None:
+    # Unpaid orders earned nothing; cancelled ones gave everything back already.
+    if order.paid_at is None or order.status is OrderStatus.CANCELLED:
         return
     fully = order.refunded_minor >= order.eligible_minor
     order.status = OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED

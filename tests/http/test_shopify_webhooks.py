@@ -2,15 +2,18 @@
 way a delivery can be refused."""
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from api.app import platform_connectors
 from api.connections import service as connections
 from api.connections.models import Connection
 from api.core.crypto import Vault
 from api.customers.models import Customer
+from api.inbox import service as inbox
 from api.inbox.models import WebhookDelivery
 from api.ledger.models import PointsTransaction, TransactionKind
 from api.orders.models import Order
@@ -317,3 +320,35 @@ async def test_25_concurrent_deliveries_with_distinct_ids_credit_once(
     assert statuses == [200] * 25
     assert await PointsTransaction.filter(kind=TransactionKind.EARN).count() == 1
     assert await _earned() == 100
+
+
+async def test_a_refund_before_its_order_waits_for_it(
+    client: httpx.AsyncClient, shop: Connection
+) -> None:
+    # given a refund delivered before the order it belongs to
+    await _send(client, "refunds/create", shopify.refund(801), event_id="evt-1")
+    early = await WebhookDelivery.get()
+    assert early.processed_at is None
+    assert early.last_error is not None and "Unknown order" in early.last_error
+    # when the order arrives, and the inbox is re-driven
+    await _send(client, "orders/paid", shopify.order(), event_id="evt-2")
+    await WebhookDelivery.filter(id=early.id).update(
+        received_at=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    redriven = await inbox.redrive(platform_connectors())
+    # then the refund applies exactly once
+    assert redriven == 1
+    assert await _earned() == 50
+    assert (await WebhookDelivery.get(id=early.id)).processed_at is not None
+
+
+async def test_guest_order_without_any_identity_is_skipped_not_retried(
+    client: httpx.AsyncClient, shop: Connection
+) -> None:
+    await _send(client, "orders/paid", shopify.order(customer_id=None, email=None))
+    delivery = await WebhookDelivery.get()
+    assert delivery.processed_at is not None
+    assert (
+        delivery.last_error is not None and "customer_required" in delivery.last_error
+    )
+    assert await Order.all().count() == 0
