@@ -7,7 +7,7 @@ pulls in no service and no model.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol, TypeAlias
 
@@ -68,5 +68,60 @@ class Connector(Protocol):
         """The facts a webhook states; empty for topics Ladder ignores.
 
         `currency` is the store's, for payloads that omit the shop's money.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of a platform's order history, as neutral events."""
+
+    events: list[OrderEvent]
+    orders_seen: int
+    # Resume after this page (None: from the start of `since`).
+    cursor: str | None
+    has_next: bool
+    # The newest `updated_at` among the page's orders.
+    updated_until: datetime | None
+
+
+class OrderSource(Protocol):
+    """A platform's order history, oldest change first (backfill, reconcile)."""
+
+    async def orders_page(
+        self, *, since: datetime | None, cursor: str | None, page_size: int
+    ) -> OrderPage: ...
+
+
+class PlatformCallError(Exception):
+    """A platform API call failed; `retryable` says whether trying later may help."""
+
+    def __init__(self, message: str, *, retryable: bool):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class DiscountCodeRequest:
+    """A redeemed reward, to be made a real discount code on the platform."""
+
+    code: str
+    title: str
+    kind: str  # api.rewards.models.RewardKind value
+    currency: str
+    value_minor: int | None = None
+    percent: int | None = None
+    product_ref: str | None = None
+    min_order_minor: int | None = None
+    customer_external_id: str | None = None
+    ends_at: datetime | None = None
+
+
+class DiscountCodePusher(Protocol):
+    async def create_discount_code(self, request: DiscountCodeRequest) -> str:
+        """Create the code on the platform; returns the platform's id for it.
+
+        Raises PlatformCallError. Creating a code that already exists succeeds
+        (returns the existing id), so retries are safe.
         """
         ...
