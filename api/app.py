@@ -13,7 +13,7 @@ from tortoise import Tortoise
 
 from api.core.crypto import Vault
 from api.db import tortoise_config
-from api.http import cors, health, webhooks
+from api.http import cors, health, shopify_install, webhooks
 from api.http.graphql import LadderGraphQL
 from api.maintenance import service as maintenance
 from api.platforms import Connector, PlatformName
@@ -26,13 +26,28 @@ class State(TypedDict):
     http: httpx.AsyncClient
 
 
-def platform_connectors() -> dict[PlatformName, Connector]:
+def platform_connectors(
+    settings: Settings | None = None,
+) -> dict[PlatformName, Connector]:
     """The platform plugins, registered here and only here."""
-    return {PlatformName.SHOPIFY: shopify_connector.connector}
+    version = (
+        settings.shopify_api_version
+        if settings
+        else shopify_connector.DEFAULT_API_VERSION
+    )
+    return {
+        PlatformName.SHOPIFY: shopify_connector.ShopifyConnector(api_version=version)
+    }
 
 
-def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
-    """The ASGI app. Tests that own the ORM themselves pass manage_orm=False."""
+def create_app(
+    settings: Settings,
+    *,
+    manage_orm: bool = True,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    """The ASGI app. Tests that own the ORM themselves pass manage_orm=False, and
+    tests that fake a platform pass its transport."""
     schema = build_schema(
         max_depth=settings.max_query_depth,
         max_tokens=settings.max_query_tokens,
@@ -43,7 +58,7 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
     )
     graphql = LadderGraphQL(schema, settings)
     vault = Vault(settings.vault_key())
-    connectors = platform_connectors()
+    connectors = platform_connectors(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -52,27 +67,41 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
                 config=tortoise_config(settings.database_url),
                 _enable_global_fallback=True,  # requests run in other tasks than this
             )
-        background = (
-            asyncio.create_task(
-                maintenance.run_forever(
-                    settings.maintenance_interval_seconds, connectors
-                )
-            )
-            if manage_orm and settings.maintenance_interval_seconds > 0
-            else None
-        )
         try:
-            async with httpx.AsyncClient(
-                timeout=httpx.Timeout(settings.http_timeout_seconds)
-            ) as http:
+            async with (
+                httpx.AsyncClient(
+                    timeout=httpx.Timeout(settings.http_timeout_seconds),
+                    transport=http_transport,
+                ) as http,
+                _maintenance(manage_orm, http),
+            ):
+                app.state.http = http  # for endpoints that call platforms
                 yield {"http": http}
         finally:
-            if background is not None:
-                background.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await background
             if manage_orm:
                 await Tortoise.close_connections()
+
+    @asynccontextmanager
+    async def _maintenance(
+        enabled: bool, http: httpx.AsyncClient
+    ) -> AsyncIterator[None]:
+        """Time-driven work in the background of `ladder serve` (see settings)."""
+        interval = settings.maintenance_interval_seconds
+        if not enabled or interval <= 0:
+            yield
+            return
+        task = asyncio.create_task(
+            maintenance.run_forever(
+                interval,
+                maintenance.Platforms(connectors=connectors, http=http, vault=vault),
+            )
+        )
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     return Starlette(
         routes=[
@@ -88,6 +117,10 @@ def create_app(settings: Settings, *, manage_orm: bool = True) -> Starlette:
                 webhooks.shopify_endpoint(settings, vault, connectors),
                 methods=["POST"],
                 max_body_size=settings.max_webhook_bytes,
+            ),
+            Route("/shopify/install", shopify_install.install_endpoint(settings)),
+            Route(
+                "/shopify/callback", shopify_install.callback_endpoint(settings, vault)
             ),
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),

@@ -5,10 +5,12 @@ import json
 import sys
 import webbrowser
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 from uuid import UUID
 
+import httpx
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -36,6 +38,10 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(migrations_app, name="migrations")
 shopify_app = typer.Typer(help="Connect and sync Shopify shops.", no_args_is_help=True)
 app.add_typer(shopify_app, name="shopify")
+sync_app = typer.Typer(
+    help="Backfill and reconcile platform orders.", no_args_is_help=True
+)
+app.add_typer(sync_app, name="sync")
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -160,13 +166,19 @@ def worker(
     interval = settings.maintenance_interval_seconds or 60
 
     from api.app import platform_connectors
+    from api.core.crypto import Vault
 
-    connectors = platform_connectors()
+    connectors = platform_connectors(settings)
+    vault = Vault(settings.vault_key())
 
     async def work() -> dict[str, int]:
-        if not once:
-            await maintenance.run_forever(interval, connectors)
-        report = await maintenance.run(connectors=connectors)
+        async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
+            platforms = maintenance.Platforms(
+                connectors=connectors, http=http, vault=vault
+            )
+            if not once:
+                await maintenance.run_forever(interval, platforms)
+            report = await maintenance.run(platforms=platforms)
         return vars(report)
 
     async def with_orm() -> dict[str, int]:
@@ -331,6 +343,109 @@ def shopify_connect(
         }
 
     _print_json(_run(lambda: _with_orm(settings, work)))
+
+
+@shopify_app.command("install-url")
+def shopify_install_url(
+    store: Annotated[str, typer.Option(help="The Ladder store id.")],
+    shop: Annotated[str, typer.Option(help="The shop, e.g. my-shop.myshopify.com.")],
+) -> None:
+    """Print the link a merchant opens to install Ladder on their shop (7 days)."""
+    from api.http.shopify_install import install_link
+    from plugins.shopify.signature import is_valid_shop_domain
+
+    settings = _settings()
+    shop = shop.strip().lower()
+    if not is_valid_shop_domain(shop):
+        _fail("--shop must be a shop domain such as my-shop.myshopify.com")
+    try:
+        store_id = UUID(store)
+    except ValueError:
+        _fail("--store must be a store id")
+
+    async def work() -> dict[str, Any]:
+        from api.stores import service as stores
+
+        row = await stores.get_store(store_id)
+        return {
+            "store_id": str(row.id),
+            "install_url": install_link(settings, store_id=row.id, shop=shop),
+        }
+
+    _print_json(_run(lambda: _with_orm(settings, work)))
+
+
+@sync_app.command("shopify")
+def sync_shopify(
+    store: Annotated[str, typer.Option(help="The Ladder store id.")],
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Orders changed since (ISO date); default: since the last sync."
+        ),
+    ] = None,
+    max_pages: Annotated[
+        int | None, typer.Option(help="Stop after this many pages (resume later).")
+    ] = None,
+) -> None:
+    """Backfill a shop's orders; resumable, and running it twice changes nothing."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from api.app import platform_connectors
+    from api.connections import service as connections
+    from api.core.crypto import Vault
+    from api.platforms import PlatformName
+    from api.stores import service as stores
+    from api.sync import service as sync
+
+    settings = _settings()
+    try:
+        store_id = UUID(store)
+    except ValueError:
+        _fail("--store must be a store id")
+    vault = Vault(settings.vault_key())
+    connector = platform_connectors(settings)[PlatformName.SHOPIFY]
+    start = since.replace(tzinfo=since.tzinfo or UTC) if since else None
+
+    async def work() -> dict[str, Any]:
+        row = await stores.get_store(store_id)
+        connection = await connections.for_store(row, PlatformName.SHOPIFY)
+        if connection is None:
+            raise CliError("this store has no active Shopify connection")
+        await connection.fetch_related("store")
+        token = connections.credentials(connection, vault).access_token
+        if not token:
+            raise CliError("the Shopify connection has no access token")
+        async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
+            source = connector.client(
+                http, shop_ref=connection.shop_ref, access_token=token
+            )
+            with Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), console=console
+            ) as bar:
+                task = bar.add_task("syncing", total=None)
+
+                def show(report: sync.SyncReport) -> None:
+                    bar.update(
+                        task,
+                        description=f"{report.orders_seen} orders seen, "
+                        f"{report.events_ingested} events ingested, {report.errors} errors",
+                    )
+
+                report = await sync.backfill(
+                    connection, source, since=start, max_pages=max_pages, on_page=show
+                )
+        return {"shop": connection.shop_ref, **vars(report)}
+
+    async def outside_transaction() -> dict[str, Any]:
+        db.ensure_sqlite_dir(settings.database_url)
+        await Tortoise.init(config=db.tortoise_config(settings.database_url))
+        try:
+            return await work()  # each page commits on its own: a stop keeps what ran
+        finally:
+            await Tortoise.close_connections()
+
+    _print_json(_run(outside_transaction))
 
 
 @schema_app.command("export")

@@ -58,9 +58,16 @@ class UnsupportedPayloadError(Exception):
 
 
 class Connector(Protocol):
-    """What a platform plugin offers the domain: facts from its webhooks."""
+    """What a platform plugin offers the domain: facts from its webhooks, and an
+    API client for its order history and discount codes."""
 
     platform: PlatformName
+
+    def client(
+        self, http: Any, *, shop_ref: str, access_token: str
+    ) -> "PlatformClient":
+        """An API client for one shop, on the app's shared HTTP client."""
+        ...
 
     def facts(
         self, topic: str, payload: Mapping[str, Any], *, currency: str
@@ -125,3 +132,7 @@ class DiscountCodePusher(Protocol):
         (returns the existing id), so retries are safe.
         """
         ...
+
+
+class PlatformClient(OrderSource, DiscountCodePusher, Protocol):
+    """Everything Ladder asks of a platform's API for one shop."""

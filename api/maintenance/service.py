@@ -17,12 +17,14 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from api.core.clock import utc_now
+from api.core.crypto import Vault
 from api.customers.models import Customer
 from api.inbox import service as inbox
 from api.ledger import service as ledger
 from api.ledger.models import PointsLot
 from api.membership import service as membership
 from api.platforms import Connector, PlatformName
+from api.rewards import platform_codes
 from api.stores.models import Store
 from api.tiers import service as tiers
 
@@ -36,19 +38,37 @@ class MaintenanceReport:
     tiers_reviewed: int = 0
     birthdays: int = 0
     webhooks_redriven: int = 0
+    codes_pushed: int = 0
     failures: int = 0
 
 
+@dataclass(frozen=True)
+class Platforms:
+    """What platform work needs: the plugins, the shared HTTP client, the vault."""
+
+    connectors: Mapping[PlatformName, Connector]
+    http: object
+    vault: Vault
+
+
 async def run(
-    now: datetime | None = None,
-    connectors: Mapping[PlatformName, Connector] | None = None,
+    now: datetime | None = None, platforms: Platforms | None = None
 ) -> MaintenanceReport:
     now = now or utc_now()
     report = MaintenanceReport()
     for store in await Store.all():
         await run_store(store, now, report)
-    if connectors:
-        report.webhooks_redriven = await inbox.redrive(connectors)
+        if platforms is not None:
+            for connector in platforms.connectors.values():
+                try:
+                    report.codes_pushed += await platform_codes.push_pending(
+                        store, connector, platforms.http, platforms.vault
+                    )
+                except Exception:  # one shop's outage must not stop the others
+                    logger.exception("reward codes for store %s", store.id)
+                    report.failures += 1
+    if platforms is not None:
+        report.webhooks_redriven = await inbox.redrive(platforms.connectors)
     return report
 
 
@@ -112,12 +132,12 @@ async def _birthday_candidates(store: Store, now: datetime) -> list[UUID]:
 
 
 async def run_forever(
-    interval_seconds: float, connectors: Mapping[PlatformName, Connector] | None = None
+    interval_seconds: float, platforms: Platforms | None = None
 ) -> None:
     """Run maintenance every interval until cancelled; a failed run is logged."""
     while True:
         try:
-            report = await run(connectors=connectors)
+            report = await run(platforms=platforms)
             if (
                 report.settled
                 or report.tiers_reviewed

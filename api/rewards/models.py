@@ -77,6 +77,12 @@ class Redemption(Model):
         RedemptionStatus, max_length=16, default=RedemptionStatus.ISSUED
     )
     used_order_ref = fields.CharField(max_length=128, null=True)
+    # The code on the store's platform (Shopify discount code, WooCommerce coupon):
+    # null without a connected platform, else pending -> created, or failed.
+    platform_code_status = fields.CharField(max_length=16, null=True)
+    platform_code_ref = fields.CharField(max_length=255, null=True)
+    platform_attempts = fields.IntField(db_default=0, default=0)
+    platform_error = fields.CharField(max_length=500, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     used_at = fields.DatetimeField(null=True)
     cancelled_at = fields.DatetimeField(null=True)
@@ -88,4 +94,7 @@ class Redemption(Model):
     class Meta:
         table = "redemptions"
         unique_together = (("store_id", "code"),)
-        indexes = (("store_id", "customer_id", "reward_id"),)
+        indexes = (
+            ("store_id", "customer_id", "reward_id"),
+            ("store_id", "platform_code_status"),
+        )

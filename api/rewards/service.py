@@ -13,7 +13,7 @@ from api.core.clock import utc_now
 from api.ledger import service as ledger
 from api.ledger.errors import InsufficientPointsError
 from api.ledger.models import TransactionKind
-from api.rewards import rules
+from api.rewards import platform_codes, rules
 from api.rewards.errors import RewardError, RewardErrorCode
 from api.rewards.models import Redemption, RedemptionStatus, Reward, RewardKind
 from api.stores.models import Store
@@ -137,6 +137,7 @@ async def redeem(store: Store, customer_id: UUID, reward_id: UUID) -> Redemption
                 field="rewardId",
             )
     redemption = await _issue(store, customer.id, reward)
+    await platform_codes.mark_for_push(store, redemption)
     try:
         await ledger.debit(
             store,

@@ -3,9 +3,10 @@
 from collections.abc import Mapping
 from typing import Any
 
-from api.platforms import Fact, PlatformName
+from api.platforms import Fact, PlatformClient, PlatformName
 from plugins.shopify import mapping
 
+DEFAULT_API_VERSION = "2026-04"
 CUSTOMER_TOPICS = frozenset({"customers/create", "customers/update"})
 PRIVACY_TOPICS = frozenset(
     {"customers/data_request", "customers/redact", "shop/redact"}
@@ -14,6 +15,16 @@ PRIVACY_TOPICS = frozenset(
 
 class ShopifyConnector:
     platform = PlatformName.SHOPIFY
+
+    def __init__(self, api_version: str = DEFAULT_API_VERSION):
+        self.api_version = api_version
+
+    def client(self, http: Any, *, shop_ref: str, access_token: str) -> PlatformClient:
+        from plugins.shopify.client import ShopifyAdmin
+
+        return ShopifyAdmin(
+            http, shop=shop_ref, access_token=access_token, api_version=self.api_version
+        )
 
     def facts(
         self, topic: str, payload: Mapping[str, Any], *, currency: str

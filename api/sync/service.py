@@ -1,0 +1,89 @@
+"""Backfill and reconcile: a platform's order history through the same idempotent
+ingest as webhooks, checkpointed after every page so a stopped run resumes.
+
+Running it twice changes nothing: every event meets the order's own state.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.transactions import in_transaction
+
+from api.connections import service as connections
+from api.connections.models import Connection
+from api.core.errors import DomainError
+from api.orders import service as orders
+from api.platforms import OrderSource
+
+PAGE_SIZE = 250
+
+
+@dataclass
+class SyncReport:
+    orders_seen: int = 0
+    events_ingested: int = 0
+    skipped: int = 0
+    errors: int = 0
+    pages: int = 0
+    resumed: bool = False
+
+
+async def backfill(
+    connection: Connection,
+    source: OrderSource,
+    *,
+    since: datetime | None = None,
+    page_size: int = PAGE_SIZE,
+    max_pages: int | None = None,
+    on_page: Callable[[SyncReport], None] | None = None,
+) -> SyncReport:
+    """Ingest the shop's orders changed since `since` (or since the checkpoint).
+
+    A run that stops (crash, Ctrl-C, `max_pages`) leaves the cursor of the last
+    committed page; the next run continues from there.
+    """
+    store = connection.store
+    report = SyncReport()
+    if since is None and connection.sync_cursor is not None:
+        # Resume: the cursor only makes sense with the window it was made for.
+        cursor: str | None = connection.sync_cursor
+        start = connection.synced_until
+        report.resumed = True
+    else:
+        cursor = None
+        start = since if since is not None else connection.synced_until
+        await connections.save_checkpoint(
+            connection.id, cursor=None, synced_until=start
+        )
+    while True:
+        page = await source.orders_page(since=start, cursor=cursor, page_size=page_size)
+        report.orders_seen += page.orders_seen
+        for event in page.events:
+            if event.extra.get("test") == "true" and not connection.include_test_orders:
+                report.skipped += 1
+                continue
+            try:
+                async with in_transaction():
+                    result = await orders.ingest(store, event)
+            except DomainError:
+                report.errors += 1
+                continue
+            if result.applied:
+                report.events_ingested += 1
+            else:
+                report.skipped += 1
+        report.pages += 1
+        cursor = page.cursor if page.has_next else None
+        # Committed page by page: (window start, cursor) while paging; when done,
+        # the next run only asks for what changed after the newest order seen.
+        await connections.save_checkpoint(
+            connection.id,
+            cursor=cursor,
+            synced_until=start if page.has_next else (page.updated_until or start),
+        )
+        if on_page is not None:
+            on_page(report)
+        if not page.has_next or (max_pages is not None and report.pages >= max_pages):
+            break
+    return report
