@@ -30,14 +30,14 @@ def platform_connectors(
     settings: Settings | None = None,
 ) -> dict[PlatformName, Connector]:
     """The platform plugins, registered here and only here."""
-    version = (
-        settings.shopify_api_version
-        if settings
-        else shopify_connector.DEFAULT_API_VERSION
+    if settings is None:
+        return {PlatformName.SHOPIFY: shopify_connector.ShopifyConnector()}
+    shopify = shopify_connector.ShopifyConnector(
+        settings.shopify_api_version,
+        api_key=settings.shopify_api_key,
+        api_secret=settings.shopify_api_secret.get_secret_value(),
     )
-    return {
-        PlatformName.SHOPIFY: shopify_connector.ShopifyConnector(api_version=version)
-    }
+    return {PlatformName.SHOPIFY: shopify}
 
 
 def create_app(

@@ -413,10 +413,10 @@ def sync_shopify(
         if connection is None:
             raise CliError("this store has no active Shopify connection")
         await connection.fetch_related("store")
-        token = connections.credentials(connection, vault).access_token
-        if not token:
-            raise CliError("the Shopify connection has no access token")
         async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
+            token = await connections.access_token(connection, vault, connector, http)
+            if not token:
+                raise CliError("the Shopify connection has no access token")
             source = connector.client(
                 http, shop_ref=connection.shop_ref, access_token=token
             )

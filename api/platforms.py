@@ -69,6 +69,12 @@ class Connector(Protocol):
         """An API client for one shop, on the app's shared HTTP client."""
         ...
 
+    async def refresh(
+        self, http: Any, *, shop_ref: str, refresh_token: str
+    ) -> "TokenSet":
+        """New tokens for an expiring access token (raises PlatformCallError)."""
+        ...
+
     def facts(
         self, topic: str, payload: Mapping[str, Any], *, currency: str
     ) -> list[Fact]:
@@ -136,3 +142,10 @@ class DiscountCodePusher(Protocol):
 
 class PlatformClient(OrderSource, DiscountCodePusher, Protocol):
     """Everything Ladder asks of a platform's API for one shop."""
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: str
+    refresh_token: str | None
+    expires_at: datetime | None

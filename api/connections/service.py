@@ -1,14 +1,15 @@
 """Platform connections: which shop feeds which store, with what credentials."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from api.connections.errors import ConnectionErrorCode, PlatformConnectionError
 from api.connections.models import Connection
 from api.core.clock import utc_now
 from api.core.crypto import Vault
-from api.platforms import PlatformName
+from api.platforms import Connector, PlatformName
 from api.stores.models import Store
 
 
@@ -129,3 +130,31 @@ async def save_checkpoint(
     await Connection.filter(id=connection_id).update(
         sync_cursor=cursor, synced_until=synced_until
     )
+
+
+REFRESH_AHEAD = timedelta(minutes=5)
+
+
+async def access_token(
+    connection: Connection, vault: Vault, connector: Connector, http: Any
+) -> str | None:
+    """The shop's access token, refreshed first when it is about to expire
+    (Shopify's expiring offline tokens last an hour)."""
+    current = credentials(connection, vault)
+    expiring = (
+        current.expires_at is not None
+        and current.expires_at <= utc_now() + REFRESH_AHEAD
+    )
+    if not expiring or not current.refresh_token:
+        return current.access_token
+    tokens = await connector.refresh(
+        http, shop_ref=connection.shop_ref, refresh_token=current.refresh_token
+    )
+    await save_tokens(
+        connection,
+        vault,
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_at=tokens.expires_at,
+    )
+    return tokens.access_token

@@ -46,7 +46,7 @@ async def push_pending(
     connection = await connections.for_store(store, connector.platform)
     if connection is None:
         return 0
-    token = connections.credentials(connection, vault).access_token
+    token = await connections.access_token(connection, vault, connector, http)
     if not token:
         return 0
     client = connector.client(http, shop_ref=connection.shop_ref, access_token=token)

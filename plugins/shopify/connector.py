@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
-from api.platforms import Fact, PlatformClient, PlatformName
+from api.platforms import Fact, PlatformClient, PlatformName, TokenSet
 from plugins.shopify import mapping
 
 DEFAULT_API_VERSION = "2026-04"
@@ -16,8 +16,30 @@ PRIVACY_TOPICS = frozenset(
 class ShopifyConnector:
     platform = PlatformName.SHOPIFY
 
-    def __init__(self, api_version: str = DEFAULT_API_VERSION):
+    def __init__(
+        self,
+        api_version: str = DEFAULT_API_VERSION,
+        *,
+        api_key: str = "",
+        api_secret: str = "",
+    ):
         self.api_version = api_version
+        self.api_key = api_key
+        self.api_secret = api_secret
+
+    async def refresh(
+        self, http: Any, *, shop_ref: str, refresh_token: str
+    ) -> TokenSet:
+        from plugins.shopify.client import refresh_access_token
+
+        grant = await refresh_access_token(
+            http,
+            shop=shop_ref,
+            api_key=self.api_key,
+            api_secret=self.api_secret,
+            refresh_token=refresh_token,
+        )
+        return TokenSet(grant.access_token, grant.refresh_token, grant.expires_at)
 
     def client(self, http: Any, *, shop_ref: str, access_token: str) -> PlatformClient:
         from plugins.shopify.client import ShopifyAdmin
