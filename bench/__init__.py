@@ -1,0 +1,1 @@
+"""Benchmarks (see the README's Performance section). Not part of the test suite."""
