@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import TypedDict
 
 import httpx
@@ -13,12 +14,13 @@ from tortoise import Tortoise
 
 from api.core.crypto import Vault
 from api.db import tortoise_config
-from api.http import cors, health, shopify_install, webhooks
+from api.http import cors, health, shopify_install, webhooks, woocommerce_install
 from api.http.graphql import LadderGraphQL
 from api.maintenance import service as maintenance
 from api.platforms import Connector, PlatformName
 from api.settings import Environment, Settings
 from plugins.shopify import connector as shopify_connector
+from plugins.woocommerce import connector as woocommerce_connector
 from schema import build_schema
 
 
@@ -31,13 +33,19 @@ def platform_connectors(
 ) -> dict[PlatformName, Connector]:
     """The platform plugins, registered here and only here."""
     if settings is None:
-        return {PlatformName.SHOPIFY: shopify_connector.ShopifyConnector()}
+        return {
+            PlatformName.SHOPIFY: shopify_connector.ShopifyConnector(),
+            PlatformName.WOOCOMMERCE: woocommerce_connector.connector,
+        }
     shopify = shopify_connector.ShopifyConnector(
         settings.shopify_api_version,
         api_key=settings.shopify_api_key,
         api_secret=settings.shopify_api_secret.get_secret_value(),
     )
-    return {PlatformName.SHOPIFY: shopify}
+    return {
+        PlatformName.SHOPIFY: shopify,
+        PlatformName.WOOCOMMERCE: woocommerce_connector.connector,
+    }
 
 
 def create_app(
@@ -93,7 +101,14 @@ def create_app(
         task = asyncio.create_task(
             maintenance.run_forever(
                 interval,
-                maintenance.Platforms(connectors=connectors, http=http, vault=vault),
+                maintenance.Platforms(
+                    connectors=connectors,
+                    http=http,
+                    vault=vault,
+                    reconcile_every=timedelta(
+                        minutes=settings.woocommerce_reconcile_minutes
+                    ),
+                ),
             )
         )
         try:
@@ -122,6 +137,21 @@ def create_app(
             Route(
                 "/shopify/callback", shopify_install.callback_endpoint(settings, vault)
             ),
+            Route(
+                "/webhooks/woocommerce",
+                webhooks.woocommerce_endpoint(vault, connectors),
+                methods=["POST"],
+                max_body_size=settings.max_webhook_bytes,
+            ),
+            Route(
+                "/woocommerce/install", woocommerce_install.install_endpoint(settings)
+            ),
+            Route(
+                "/woocommerce/callback",
+                woocommerce_install.callback_endpoint(settings, vault),
+                methods=["POST"],
+            ),
+            Route("/woocommerce/installed", woocommerce_install.installed),
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),
         ],

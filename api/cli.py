@@ -5,7 +5,7 @@ import json
 import sys
 import webbrowser
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 from uuid import UUID
@@ -42,6 +42,8 @@ sync_app = typer.Typer(
     help="Backfill and reconcile platform orders.", no_args_is_help=True
 )
 app.add_typer(sync_app, name="sync")
+woocommerce_app = typer.Typer(help="Connect WooCommerce stores.", no_args_is_help=True)
+app.add_typer(woocommerce_app, name="woocommerce")
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -174,7 +176,12 @@ def worker(
     async def work() -> dict[str, int]:
         async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
             platforms = maintenance.Platforms(
-                connectors=connectors, http=http, vault=vault
+                connectors=connectors,
+                http=http,
+                vault=vault,
+                reconcile_every=timedelta(
+                    minutes=settings.woocommerce_reconcile_minutes
+                ),
             )
             if not once:
                 await maintenance.run_forever(interval, platforms)
@@ -375,20 +382,9 @@ def shopify_install_url(
     _print_json(_run(lambda: _with_orm(settings, work)))
 
 
-@sync_app.command("shopify")
-def sync_shopify(
-    store: Annotated[str, typer.Option(help="The Ladder store id.")],
-    since: Annotated[
-        datetime | None,
-        typer.Option(
-            help="Orders changed since (ISO date); default: since the last sync."
-        ),
-    ] = None,
-    max_pages: Annotated[
-        int | None, typer.Option(help="Stop after this many pages (resume later).")
-    ] = None,
+def _sync(
+    platform_name: str, store: str, since: datetime | None, max_pages: int | None
 ) -> None:
-    """Backfill a shop's orders; resumable, and running it twice changes nothing."""
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from api.app import platform_connectors
@@ -403,20 +399,21 @@ def sync_shopify(
         store_id = UUID(store)
     except ValueError:
         _fail("--store must be a store id")
+    platform = PlatformName(platform_name)
     vault = Vault(settings.vault_key())
-    connector = platform_connectors(settings)[PlatformName.SHOPIFY]
+    connector = platform_connectors(settings)[platform]
     start = since.replace(tzinfo=since.tzinfo or UTC) if since else None
 
     async def work() -> dict[str, Any]:
         row = await stores.get_store(store_id)
-        connection = await connections.for_store(row, PlatformName.SHOPIFY)
+        connection = await connections.for_store(row, platform)
         if connection is None:
-            raise CliError("this store has no active Shopify connection")
+            raise CliError(f"this store has no active {platform.value} connection")
         await connection.fetch_related("store")
         async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
             token = await connections.access_token(connection, vault, connector, http)
             if not token:
-                raise CliError("the Shopify connection has no access token")
+                raise CliError("the connection has no credentials")
             source = connector.client(
                 http, shop_ref=connection.shop_ref, access_token=token
             )
@@ -446,6 +443,122 @@ def sync_shopify(
             await Tortoise.close_connections()
 
     _print_json(_run(outside_transaction))
+
+
+SINCE_HELP = "Orders changed since (ISO date); default: since the last sync."
+PAGES_HELP = "Stop after this many pages (resume later)."
+
+
+@sync_app.command("shopify")
+def sync_shopify(
+    store: Annotated[str, typer.Option(help="The Ladder store id.")],
+    since: Annotated[datetime | None, typer.Option(help=SINCE_HELP)] = None,
+    max_pages: Annotated[int | None, typer.Option(help=PAGES_HELP)] = None,
+) -> None:
+    """Backfill a Shopify shop's orders; resumable, and twice changes nothing."""
+    _sync("shopify", store, since, max_pages)
+
+
+@sync_app.command("woocommerce")
+def sync_woocommerce(
+    store: Annotated[str, typer.Option(help="The Ladder store id.")],
+    since: Annotated[datetime | None, typer.Option(help=SINCE_HELP)] = None,
+    max_pages: Annotated[int | None, typer.Option(help=PAGES_HELP)] = None,
+) -> None:
+    """Backfill or reconcile a WooCommerce store's orders (also run by the worker)."""
+    _sync("woocommerce", store, since, max_pages)
+
+
+@woocommerce_app.command("connect")
+def woocommerce_connect(
+    store: Annotated[str, typer.Option(help="The Ladder store id.")],
+    url: Annotated[
+        str, typer.Option(help="The WooCommerce site, e.g. https://shop.example.com.")
+    ],
+    key: Annotated[str, typer.Option(help="REST API consumer key (ck_...).")],
+    secret: Annotated[str, typer.Option(help="REST API consumer secret (cs_...).")],
+    webhooks: Annotated[
+        bool, typer.Option(help="Create Ladder's webhooks on the store.")
+    ] = True,
+) -> None:
+    """Connect a WooCommerce store with REST keys: verified before they are kept."""
+    from api.connections import service as connections
+    from api.core.crypto import Vault
+    from api.http.woocommerce_install import WEBHOOK_TOPICS
+    from api.platforms import PlatformName
+    from api.stores import service as stores
+    from plugins.woocommerce.client import WooCommerceAPI
+    from plugins.woocommerce.signature import new_webhook_secret
+
+    settings = _settings()
+    try:
+        store_id = UUID(store)
+    except ValueError:
+        _fail("--store must be a store id")
+    site = connections.site_ref(url)
+    if not site.startswith(("https://", "http://")):
+        _fail("--url must start with https:// (or http:// for a local test store)")
+    vault = Vault(settings.vault_key())
+    webhook_secret = new_webhook_secret()
+
+    async def work() -> dict[str, Any]:
+        row = await stores.get_store(store_id)
+        async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
+            api = WooCommerceAPI(
+                http, site_url=site, consumer_key=key, consumer_secret=secret
+            )
+            if not await api.verify_keys():
+                raise CliError("these keys do not open that store")
+            connection = await connections.connect(
+                row,
+                platform=PlatformName.WOOCOMMERCE,
+                shop_ref=site,
+                vault=vault,
+                access_token=f"{key}:{secret}",
+                webhook_secret=webhook_secret,
+                scopes="read_write",
+            )
+            if webhooks:
+                await api.create_webhooks(
+                    f"{settings.public_url.rstrip('/')}/webhooks/woocommerce",
+                    webhook_secret,
+                    WEBHOOK_TOPICS,
+                )
+        return {
+            "store_id": str(row.id),
+            "site": connection.shop_ref,
+            "webhooks": webhooks,
+        }
+
+    _print_json(_run(lambda: _with_orm(settings, work)))
+
+
+@woocommerce_app.command("install-url")
+def woocommerce_install_url(
+    store: Annotated[str, typer.Option(help="The Ladder store id.")],
+    url: Annotated[
+        str, typer.Option(help="The WooCommerce site, e.g. https://shop.example.com.")
+    ],
+) -> None:
+    """Print the link a merchant opens to connect their WooCommerce store (7 days)."""
+    from api.http.woocommerce_install import install_link
+
+    settings = _settings()
+    try:
+        store_id = UUID(store)
+    except ValueError:
+        _fail("--store must be a store id")
+
+    async def work() -> dict[str, Any]:
+        from api.stores import service as stores
+
+        row = await stores.get_store(store_id)
+        return {
+            "store_id": str(row.id),
+            "install_url": install_link(settings, store_id=row.id, site_url=url),
+        }
+
+    _print_json(_run(lambda: _with_orm(settings, work)))
 
 
 @schema_app.command("export")

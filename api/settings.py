@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     shopify_api_version: str = "2026-04"
     shopify_scopes: str = "read_orders,read_customers,write_discounts"
     max_webhook_bytes: int = 2_000_000
+    # WooCommerce drops failed webhooks for good: reconcile recent orders this often.
+    woocommerce_reconcile_minutes: int = 10
 
     # How often time-driven work runs (pending points released, expiry, tier
     # reviews, birthdays). `ladder serve` runs it in-process; 0 leaves it to

@@ -30,6 +30,8 @@ class Connection(Model):
     # Backfill checkpoint: resume after this cursor / updated-at.
     sync_cursor = fields.CharField(max_length=500, null=True)
     synced_until = fields.DatetimeField(null=True)
+    # Last reconcile run (WooCommerce never retries webhooks: a schedule catches up).
+    reconciled_at = fields.DatetimeField(null=True)
     installed_at = fields.DatetimeField(auto_now_add=True)
     uninstalled_at = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)

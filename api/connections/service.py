@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from api.connections.errors import ConnectionErrorCode, PlatformConnectionError
@@ -158,3 +159,9 @@ async def access_token(
         expires_at=tokens.expires_at,
     )
     return tokens.access_token
+
+
+def site_ref(url: str) -> str:
+    """A WooCommerce site as a shop reference: scheme://host[/path], no trailing /."""
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"

@@ -9,13 +9,15 @@ import calendar
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from api.connections import service as connections
+from api.connections.models import Connection
 from api.core.clock import utc_now
 from api.core.crypto import Vault
 from api.customers.models import Customer
@@ -26,6 +28,7 @@ from api.membership import service as membership
 from api.platforms import Connector, PlatformName
 from api.rewards import platform_codes
 from api.stores.models import Store
+from api.sync import service as sync
 from api.tiers import service as tiers
 
 logger = logging.getLogger("ladder.maintenance")
@@ -39,6 +42,7 @@ class MaintenanceReport:
     birthdays: int = 0
     webhooks_redriven: int = 0
     codes_pushed: int = 0
+    reconciled: int = 0
     failures: int = 0
 
 
@@ -49,6 +53,8 @@ class Platforms:
     connectors: Mapping[PlatformName, Connector]
     http: object
     vault: Vault
+    # Platforms that never retry webhooks (WooCommerce) are reconciled this often.
+    reconcile_every: timedelta = timedelta(minutes=10)
 
 
 async def run(
@@ -69,7 +75,41 @@ async def run(
                     report.failures += 1
     if platforms is not None:
         report.webhooks_redriven = await inbox.redrive(platforms.connectors)
+        report.reconciled = await _reconcile(platforms, now)
     return report
+
+
+RECONCILED_PLATFORMS = (PlatformName.WOOCOMMERCE,)
+RECONCILE_PAGES = 20
+
+
+async def _reconcile(platforms: Platforms, now: datetime) -> int:
+    """Pull recently changed orders from shops whose webhooks may be lost."""
+    done = 0
+    due = await Connection.filter(
+        Q(reconciled_at__isnull=True)
+        | Q(reconciled_at__lte=now - platforms.reconcile_every),
+        active=True,
+        platform__in=[p.value for p in RECONCILED_PLATFORMS],
+    ).prefetch_related("store")
+    for connection in due:
+        connector = platforms.connectors.get(connection.platform)
+        if connector is None:
+            continue
+        try:
+            token = await connections.access_token(
+                connection, platforms.vault, connector, platforms.http
+            )
+            if token:
+                client = connector.client(
+                    platforms.http, shop_ref=connection.shop_ref, access_token=token
+                )
+                await sync.backfill(connection, client, max_pages=RECONCILE_PAGES)
+            await Connection.filter(id=connection.id).update(reconciled_at=now)
+            done += 1
+        except Exception:  # one shop's outage must not stop the others
+            logger.exception("reconcile of %s failed", connection.shop_ref)
+    return done
 
 
 async def run_store(store: Store, now: datetime, report: MaintenanceReport) -> None:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from tortoise.transactions import in_transaction
 
 from api.connections import service as connections
+from api.connections.models import Connection
 from api.core.crypto import Vault
 from api.customers.models import CustomerIdentity
 from api.platforms import (
@@ -34,7 +35,7 @@ VALIDITY = timedelta(days=365)
 
 async def mark_for_push(store: Store, redemption: Redemption) -> None:
     """Flag a new redemption for a code on the store's connected platform."""
-    if await connections.for_store(store, PlatformName.SHOPIFY) is not None:
+    if await Connection.exists(store_id=store.id, active=True):
         redemption.platform_code_status = PENDING
         await redemption.save(update_fields=["platform_code_status"])
 
