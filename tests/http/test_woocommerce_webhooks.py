@@ -187,3 +187,21 @@ async def test_deleted_order_takes_the_points_back(
     response = await _send(client, "order.deleted", {"id": 727})
     assert response.status_code == 200
     assert await _points() == 0
+
+
+async def test_refund_arriving_as_order_updated_reverses_pro_rata(
+    client: httpx.AsyncClient, site: Connection
+) -> None:
+    # given a paid order: 50.00 merchandise + 10.00 shipping = 60.00, 50 points
+    await _send(client, "order.updated", order())
+    # when a 30.00 amount-only refund shows up in a later order.updated
+    refunded = order(modified="2026-11-21T10:00:00")
+    refunded["refunds"] = [{"id": 801, "reason": "", "total": "-30.00"}]
+    await _send(client, "order.updated", refunded)
+    # then half the money came back: 50.00 x 30/60 = 25.00 eligible, 25 points
+    assert await _points() == 25
+    # and the same refund seen again changes nothing
+    again = order(modified="2026-11-22T10:00:00")
+    again["refunds"] = [{"id": 801, "reason": "", "total": "-30.00"}]
+    await _send(client, "order.updated", again)
+    assert await _points() == 25

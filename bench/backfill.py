@@ -1,0 +1,126 @@
+"""Backfill throughput: N orders from a fake platform API into PostgreSQL,
+interrupted halfway and resumed; each order must be ingested exactly once.
+
+    .venv/bin/python -m bench.backfill --platform shopify --orders 5000
+    .venv/bin/python -m bench.backfill --platform woocommerce --orders 5000
+
+Creates and drops its own database next to --database. The fakes' rate limits
+are lifted, so the figure is Ladder's own speed, fake API included; a real
+Shopify shop is capped far lower by its cost budget (plugins/shopify/client.py).
+"""
+
+import argparse
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from pydantic import SecretStr
+from tortoise import Tortoise
+
+from api import db
+from api.connections import service as connections
+from api.core.crypto import Vault
+from api.orders.models import Order
+from api.platforms import PlatformName
+from api.program import service as program
+from api.program.rules import RuleKind
+from api.settings import Settings
+from api.stores import service as stores
+from api.sync import service as sync
+from tests.plugins.shopify.fake_admin import SHOP, TOKEN, FakeShopifyAdmin
+from tests.plugins.woocommerce.fake_rest import SITE_URL, FakeWooCommerce
+
+
+@asynccontextmanager
+async def fresh_database(base_url: str) -> AsyncIterator[Settings]:
+    name = f"ladder_bench_{uuid.uuid4().hex[:8]}"
+    admin_url = base_url.replace("postgres://", "postgresql://", 1)
+    parts = urlsplit(base_url)
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    settings = Settings(database_url=url, secret_key=SecretStr("bench-secret-key-" * 3))
+    try:
+        await db.migrate(settings)
+        await Tortoise.init(config=db.tortoise_config(settings.database_url))
+        yield settings
+    finally:
+        await Tortoise.close_connections()
+        conn = await asyncpg.connect(admin_url)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+async def run(platform: PlatformName, orders: int, base_url: str) -> dict[str, Any]:
+    async with fresh_database(base_url) as settings:
+        issued = await stores.create_store(name="Bench", currency="USD")
+        await program.save_rule(
+            issued.store,
+            program.RuleFields(
+                kind=RuleKind.ORDER_SPEND, name="spend", points_per_unit=Decimal(1)
+            ),
+        )
+        shop = SHOP if platform is PlatformName.SHOPIFY else SITE_URL
+        connection = await connections.connect(
+            issued.store,
+            platform=platform,
+            shop_ref=shop,
+            vault=Vault(settings.vault_key()),
+            access_token=TOKEN,
+        )
+        await connection.fetch_related("store")
+        fake: Any = (
+            FakeShopifyAdmin(orders, maximum_available=1e12, restore_rate=1e12)
+            if platform is PlatformName.SHOPIFY
+            else FakeWooCommerce(orders)
+        )
+        # The Shopify client fits ~10 orders a page under Shopify's cost cap.
+        per_page = 10 if platform is PlatformName.SHOPIFY else 100
+        started = time.perf_counter()
+        async with fake.http() as http:
+            source = (
+                fake.admin(http) if platform is PlatformName.SHOPIFY else fake.api(http)
+            )
+            first = await sync.backfill(
+                connection, source, max_pages=max(1, orders // (2 * per_page))
+            )
+            resumed = await connections.find(platform, shop)
+            assert resumed is not None
+            second = await sync.backfill(resumed, source)
+        elapsed = time.perf_counter() - started
+        return {
+            "platform": platform.value,
+            "orders": orders,
+            "orders_seen": first.orders_seen + second.orders_seen,
+            "orders_stored": await Order.all().count(),
+            "first_run_orders": first.orders_seen,
+            "resumed_run_orders": second.orders_seen,
+            "events_ingested": first.events_ingested + second.events_ingested,
+            "errors": first.errors + second.errors,
+            "seconds": round(elapsed, 2),
+            "orders_per_second": round(orders / elapsed, 1),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--platform", choices=["shopify", "woocommerce"], default="shopify"
+    )
+    parser.add_argument("--orders", type=int, default=5000)
+    parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    result = asyncio.run(run(PlatformName(args.platform), args.orders, args.database))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
