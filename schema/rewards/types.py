@@ -93,6 +93,17 @@ class RedemptionStatus(Enum):
     )
 
 
+@strawberry.enum(
+    description="The reward code on the store's platform (Shopify, WooCommerce)."
+)
+class PlatformCodeStatus(Enum):
+    PENDING = strawberry.enum_value("pending", description="Being created (retried).")
+    CREATED = strawberry.enum_value("created", description="Usable at the checkout.")
+    FAILED = strawberry.enum_value(
+        "failed", description="Could not be created: see platformCodeError."
+    )
+
+
 @strawberry.type(description="Points spent on a reward, and the code that claims it.")
 class Redemption(relay.Node):
     id: relay.NodeID[str]
@@ -113,6 +124,12 @@ class Redemption(relay.Node):
     cancelled_at: datetime | None = strawberry.field(
         description="When cancelled (UTC)."
     )
+    platform_code_status: PlatformCodeStatus | None = strawberry.field(
+        description="The code on the connected platform; null without one."
+    )
+    platform_code_error: str | None = strawberry.field(
+        description="Why the platform refused the code, when it failed or is retried."
+    )
 
     @classmethod
     def from_row(cls, row: models.Redemption, reward_name: str) -> Self:
@@ -127,6 +144,10 @@ class Redemption(relay.Node):
             created_at=row.created_at,
             used_at=row.used_at,
             cancelled_at=row.cancelled_at,
+            platform_code_status=PlatformCodeStatus[row.platform_code_status.upper()]
+            if row.platform_code_status
+            else None,
+            platform_code_error=row.platform_error,
         )
 
 

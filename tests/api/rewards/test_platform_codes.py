@@ -16,6 +16,8 @@ from api.rewards.models import Redemption
 from api.settings import Settings
 from api.stores.service import IssuedKeys
 from plugins.shopify.connector import ShopifyConnector
+from schema.rewards.types import PlatformCodeStatus
+from schema.rewards.types import Redemption as RedemptionType
 from tests.factories.customers import make_customer
 from tests.factories.program import make_reward
 from tests.plugins.shopify.fake_admin import SHOP, TOKEN, FakeShopifyAdmin
@@ -75,6 +77,12 @@ async def test_code_is_created_on_shopify_for_that_customer_once(
     [discount] = fake.discounts.values()
     assert discount.code == redemption.code
     assert row.platform_code_ref == discount.id
+    # and the storefront sees it through the API
+    shown = RedemptionType.from_row(row, "5 EUR off")
+    assert (shown.platform_code_status, shown.platform_code_error) == (
+        PlatformCodeStatus.CREATED,
+        None,
+    )
 
 
 async def test_outage_is_retried_and_visible(
