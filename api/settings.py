@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     max_aliases: int = 15
     max_body_bytes: int = 100_000
     max_page_size: int = 100
+    # Requests per minute per API key (bursts up to it); 0 switches limits off.
+    rate_limit_per_minute: int = 1200
 
     # Customer tokens minted for storefronts live this long unless asked otherwise.
     customer_token_ttl_seconds: int = 3600

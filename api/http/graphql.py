@@ -1,5 +1,6 @@
 """The /graphql endpoint: strawberry's ASGI view with Ladder's credentials and CORS."""
 
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.typevars import RootValue
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
+from api.http.ratelimit import RateLimiter
 from api.settings import Settings
 from api.stores import service as stores
 from api.stores.errors import AuthCode, AuthError
@@ -34,6 +36,11 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
             multipart_uploads_enabled=False,
         )
         self.settings = settings
+        self.limiter = (
+            RateLimiter(settings.rate_limit_per_minute)
+            if settings.rate_limit_per_minute > 0
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,10 +65,18 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
                 response.headers["access-control-allow-origin"] = origin
                 response.headers["vary"] = "Origin"
             if principal is not None:
+                self._throttle(principal.key_id)
                 context.authenticated(principal)
         except AuthError as error:
             context.auth_error = error
         return context
+
+    def _throttle(self, key_id: object) -> None:
+        if self.limiter is None:
+            return
+        wait = self.limiter.take(key_id)
+        if wait > 0:
+            raise ThrottledError(wait)
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -107,11 +122,28 @@ def _is_request_error(data: GraphQLHTTPResponse) -> bool:
     )
 
 
+class ThrottledError(HTTPException):
+    """The key spent its request budget: 429 with a Retry-After hint."""
+
+    def __init__(self, wait_seconds: float):
+        super().__init__(429, "Too many requests for this API key.")
+        self.retry_after = max(1, math.ceil(wait_seconds))
+
+
 def _request_error(error: HTTPException) -> Response:
     """Transport-level failures as GraphQL-shaped JSON, so clients parse one format."""
-    headers = {"allow": "POST"} if error.status_code == 405 else None
+    code = "BAD_REQUEST"
+    headers: dict[str, str] | None = None
+    if error.status_code == 405:
+        headers = {"allow": "POST"}
+    if isinstance(error, ThrottledError):
+        code = "THROTTLED"
+        headers = {"retry-after": str(error.retry_after)}
+    extensions: dict[str, object] = {"code": code}
+    if isinstance(error, ThrottledError):
+        extensions["retryAfterSeconds"] = error.retry_after
     return JSONResponse(
-        {"errors": [{"message": error.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+        {"errors": [{"message": error.reason, "extensions": extensions}]},
         status_code=error.status_code,
         headers=headers,
     )
