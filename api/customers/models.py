@@ -12,6 +12,11 @@ if TYPE_CHECKING:
     from api.tiers.models import Tier
 
 
+# Every customer column that holds personal data: erasure empties them all, and a
+# test scans them after erasing (add new personal columns here).
+PERSONAL_FIELDS = ("email", "first_name", "last_name", "birthday", "birthday_md")
+
+
 class Platform(StrEnum):
     """Where a customer's external id comes from."""
 

@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 from api.core.clock import utc_now
 from api.customers import rules
 from api.customers.errors import CustomerNotFoundError
-from api.customers.models import Customer, CustomerIdentity, Platform
+from api.customers.models import PERSONAL_FIELDS, Customer, CustomerIdentity, Platform
 from api.ladder.models import Stage
 from api.stores.models import Store
 
@@ -183,11 +183,8 @@ async def erase(store: Store, customer_id: UUID) -> UUID:
     ):
         return customer_id
     customer = await _for_write(store, customer_id)
-    customer.email = None
-    customer.first_name = None
-    customer.last_name = None
-    customer.birthday = None
-    customer.birthday_md = None
+    for name in PERSONAL_FIELDS:
+        setattr(customer, name, None)
     customer.marketing_consent = False
     customer.erased_at = utc_now()
     await customer.save()

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.connections import service as connections
+from api.connections.models import Connection
 from api.core.crypto import Vault
 from api.inbox import service as inbox
 from api.platforms import Connector, PlatformName
@@ -25,6 +26,31 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def _refuse() -> Response:
     return JSONResponse({"error": "invalid webhook signature"}, status_code=401)
+
+
+async def _accept(
+    connection: Connection,
+    topic: str,
+    event_key: str | None,
+    raw: bytes,
+    connectors: Mapping[PlatformName, Connector],
+) -> Response:
+    """Store a verified delivery and answer at once; the effect follows."""
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return JSONResponse({"error": "body is not JSON"}, status_code=400)
+    if not isinstance(payload, dict):
+        return JSONResponse({"error": "body is not a JSON object"}, status_code=400)
+    delivery = await inbox.record(
+        connection, topic=topic, event_key=event_key, payload=payload
+    )
+    if delivery is None:
+        return JSONResponse({"status": "duplicate"})
+    return JSONResponse(
+        {"status": "accepted"},
+        background=BackgroundTask(inbox.process, delivery.id, connectors),
+    )
 
 
 def shopify_endpoint(
@@ -45,25 +71,11 @@ def shopify_endpoint(
         )
         if not shopify_signature.verify_webhook(raw, header, secrets):
             return _refuse()
-        try:
-            payload = json.loads(raw)
-        except ValueError:
-            return JSONResponse({"error": "body is not JSON"}, status_code=400)
-        if not isinstance(payload, dict):
-            return JSONResponse({"error": "body is not a JSON object"}, status_code=400)
         # Shopify's duplicate key: the event id, else the delivery id (platforms.md §1).
         event_key = request.headers.get("x-shopify-event-id") or request.headers.get(
             "x-shopify-webhook-id"
         )
-        delivery = await inbox.record(
-            connection, topic=topic, event_key=event_key, payload=payload
-        )
-        if delivery is None:
-            return JSONResponse({"status": "duplicate"})
-        return JSONResponse(
-            {"status": "accepted"},
-            background=BackgroundTask(inbox.process, delivery.id, connectors),
-        )
+        return await _accept(connection, topic, event_key, raw, connectors)
 
     return receive
 
@@ -90,23 +102,9 @@ def woocommerce_endpoint(
         secret = vault.decrypt(connection.webhook_secret)
         if not woo_signature.verify_webhook(raw, header, secret):
             return _refuse()
-        try:
-            payload = json.loads(raw)
-        except ValueError:
-            return JSONResponse({"error": "body is not JSON"}, status_code=400)
-        if not isinstance(payload, dict):
-            return JSONResponse({"error": "body is not a JSON object"}, status_code=400)
         # No event key: WooCommerce's delivery id changes on every send (and can
         # collide within a second), so every delivery is stored and the order's
         # own date_modified_gmt decides what is new (platforms.md §7).
-        delivery = await inbox.record(
-            connection, topic=topic, event_key=None, payload=payload
-        )
-        if delivery is None:  # pragma: no cover - nothing to collide with
-            return JSONResponse({"status": "duplicate"})
-        return JSONResponse(
-            {"status": "accepted"},
-            background=BackgroundTask(inbox.process, delivery.id, connectors),
-        )
+        return await _accept(connection, topic, None, raw, connectors)
 
     return receive

@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from api.connections import service as connections
@@ -100,7 +101,7 @@ async def process(
     except Exception as error:  # kept, counted and retried: never lost
         logger.warning("webhook %s failed: %s", delivery_id, type(error).__name__)
         await WebhookDelivery.filter(id=delivery_id).update(
-            attempts=(await WebhookDelivery.get(id=delivery_id)).attempts + 1,
+            attempts=F("attempts") + 1,
             last_error=f"{type(error).__name__}: {error}"[:500],
         )
         return False

@@ -7,7 +7,7 @@ from api.core.clock import utc_now
 from api.customers.models import Customer
 from api.ladder import rules
 from api.ladder.models import StageChange
-from api.ledger.service import settings_of
+from api.program.service import settings as program_settings
 from api.stores.models import Store
 
 
@@ -22,7 +22,7 @@ async def recompute(
             paid_orders=customer.paid_orders,
             advocacy_signals=customer.advocacy_signals,
         ),
-        settings_of(store),
+        program_settings(store),
     )
     if stage == customer.stage:
         return None

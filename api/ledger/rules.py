@@ -25,7 +25,7 @@ class Lot:
         )
 
 
-def _spend_order(lot: Lot) -> tuple[datetime, datetime, str]:
+def spend_order(lot: Lot) -> tuple[datetime, datetime, str]:
     # Oldest-expiring first (points that never expire last), then oldest earned.
     return (lot.expires_at or _FAR_FUTURE, lot.created_at, str(lot.id))
 
@@ -44,7 +44,7 @@ def allocate(lots: Sequence[Lot], points: int, now: datetime) -> list[tuple[UUID
         raise ValueError("allocate needs a positive amount")
     taken: list[tuple[UUID, int]] = []
     left = points
-    for lot in sorted((lot for lot in lots if lot.spendable(now)), key=_spend_order):
+    for lot in sorted((lot for lot in lots if lot.spendable(now)), key=spend_order):
         take = min(lot.remaining, left)
         taken.append((lot.id, take))
         left -= take
@@ -62,11 +62,11 @@ def allocate_reversal(
     """
     own = sorted(
         (lot for lot in lots if lot.order_id == order_id and lot.remaining > 0),
-        key=_spend_order,
+        key=spend_order,
     )
     spendable = sorted(
         (lot for lot in lots if lot.order_id != order_id and lot.spendable(now)),
-        key=_spend_order,
+        key=spend_order,
     )
     pending = sorted(
         (
@@ -74,7 +74,7 @@ def allocate_reversal(
             for lot in lots
             if lot.order_id != order_id and lot.remaining > 0 and lot.available_at > now
         ),
-        key=_spend_order,
+        key=spend_order,
     )
     taken: list[tuple[UUID, int]] = []
     left = points

@@ -19,7 +19,7 @@ from api.customers.models import Customer
 from api.ledger import rules
 from api.ledger.errors import InsufficientPointsError, LedgerError, LedgerErrorCode
 from api.ledger.models import PointsLot, PointsTransaction, TransactionKind
-from api.program.rules import ProgramSettings
+from api.program.service import settings as program_settings
 from api.stores.models import Store
 
 MAX_ADJUSTMENT = 10_000_000
@@ -33,10 +33,6 @@ class Source:
     @classmethod
     def none(cls) -> "Source":
         return cls("", "")
-
-
-def settings_of(store: Store) -> ProgramSettings:
-    return ProgramSettings.from_json(store.program_settings)
 
 
 async def lock_customer(store: Store, customer_id: UUID) -> Customer:
@@ -123,7 +119,7 @@ async def credit(
     if points <= 0:
         raise ValueError("credit needs positive points")
     now = now or utc_now()
-    program = settings_of(store)
+    program = program_settings(store)
     available_at = earned_at + timedelta(days=program.pending_days if hold else 0)
     expires_at = (
         earned_at + timedelta(days=program.expiry_days) if program.expiry_days else None
@@ -330,7 +326,7 @@ async def open_lots(store: Store, customer_id: UUID) -> list[PointsLot]:
     lots = await PointsLot.filter(
         store_id=store.id, customer_id=customer_id, remaining__gt=0
     ).order_by("created_at", "id")
-    return sorted(lots, key=lambda lot: rules._spend_order(_as_rule_lot(lot)))
+    return sorted(lots, key=lambda lot: rules.spend_order(_as_rule_lot(lot)))
 
 
 async def reasons_of(store: Store, transaction_ids: list[Any]) -> dict[Any, str]:

@@ -18,13 +18,6 @@ from api.rewards.models import Redemption
 from api.stores.models import Store
 from api.tiers.models import TierChange
 
-# Every column that holds personal data, per table: erasure must empty them all
-# (tests scan these to prove it).
-PERSONAL_DATA = {
-    "customers": ("email", "first_name", "last_name", "birthday", "birthday_md"),
-    "customer_identities": ("external_id",),
-}
-
 
 async def export(store: Store, customer_id: UUID) -> dict[str, Any]:
     """Everything Ladder holds about one customer, as plain JSON."""

@@ -11,9 +11,9 @@ from tortoise.functions import Sum
 from api.core.clock import utc_now
 from api.customers.models import Customer
 from api.ledger.models import PointsTransaction, TransactionKind
-from api.ledger.service import settings_of
 from api.orders.models import Order, OrderStatus
 from api.program.rules import TierBasis
+from api.program.service import settings as program_settings
 from api.stores.models import Store
 from api.tiers import rules
 from api.tiers.errors import TierError, TierErrorCode
@@ -119,7 +119,7 @@ async def qualifying_metric(
 ) -> int:
     """Spend (minor units, net of refunds) or points earned since `since` (and
     before `until` when given: a review judges a closed period)."""
-    program = settings_of(store)
+    program = program_settings(store)
     if program.tier_basis is TierBasis.SPEND:
         orders = Order.filter(
             store_id=store.id, customer_id=customer_id, paid_at__gte=since
@@ -163,7 +163,7 @@ async def evaluate(
     levels = [level(t) for t in await list_tiers(store)]
     if not levels:
         return None
-    program = settings_of(store)
+    program = program_settings(store)
     current = next((lv for lv in levels if lv.id == customer.tier_id), None)
     at_review = customer.tier_review_at is not None and customer.tier_review_at <= now
     review_due = review_now or at_review
@@ -229,7 +229,7 @@ async def _move(
     note: str,
     now: datetime,
 ) -> TierChange:
-    program = settings_of(store)
+    program = program_settings(store)
     change = await TierChange.create(
         store_id=store.id,
         customer_id=customer.id,
@@ -291,7 +291,7 @@ async def progress(
 ) -> Progress:
     """Where the customer stands: current tier, the next one and how far it is."""
     now = now or utc_now()
-    program = settings_of(store)
+    program = program_settings(store)
     all_tiers = await list_tiers(store)
     current = next((t for t in all_tiers if t.id == customer.tier_id), None)
     metric = await qualifying_metric(

@@ -14,7 +14,7 @@ from api.ladder import service as ladder
 from api.ledger import service as ledger
 from api.orders import service as orders
 from api.personalization import service as personalization
-from api.program.rules import ProgramSettings
+from api.program import service as program
 from api.rewards import service as rewards
 from api.stores.models import Store
 from api.tiers import service as tiers
@@ -124,7 +124,7 @@ class Customer(relay.Node):
         "quiet period (programSettings.lapseDays): they may have gone elsewhere."
     )
     def is_lapsed(self, info: Info) -> bool:
-        settings = ProgramSettings.from_json(_store(info).program_settings)
+        settings = program.settings(_store(info))
         return ladder_rules.is_lapsed(self.row.last_order_at, settings, utc_now())
 
     @strawberry.field(

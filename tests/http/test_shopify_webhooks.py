@@ -330,6 +330,7 @@ async def test_a_refund_before_its_order_waits_for_it(
     early = await WebhookDelivery.get()
     assert early.processed_at is None
     assert early.last_error is not None and "Unknown order" in early.last_error
+    assert early.attempts == 1  # counted, to give up after MAX_ATTEMPTS
     # when the order arrives, and the inbox is re-driven
     await _send(client, "orders/paid", shopify.order(), event_id="evt-2")
     await WebhookDelivery.filter(id=early.id).update(
