@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: serve test lint typecheck contracts drift pytest schema migrations clean
+.PHONY: serve test bench lint typecheck contracts drift pytest schema migrations clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Ladder needs Python 3.11 or newer")'
@@ -36,6 +36,11 @@ drift: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+# The benchmark suite against the local PostgreSQL (LADDER_BENCH_DATABASE_URL);
+# seeds a kept `ladder_bench` database on first use. See docs/performance.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 # Helpers for developers.
 schema: $(STAMP)

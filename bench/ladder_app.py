@@ -1,0 +1,11 @@
+"""Ladder as the benchmark serves it: `create_app` with settings from the
+environment, for `uvicorn --factory` (the same flags as the control)."""
+
+from starlette.applications import Starlette
+
+from api.app import create_app
+from api.settings import Settings
+
+
+def app() -> Starlette:
+    return create_app(Settings())
