@@ -151,7 +151,11 @@ def serve(
         )
     if open_browser and settings.graphiql_enabled:
         webbrowser.open(url)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    from api.runtime import tune_gc
+
+    application = create_app(settings)
+    tune_gc()
+    uvicorn.run(application, host=host, port=port, log_level="info")
 
 
 @app.command()

@@ -285,7 +285,7 @@ _SQL = (
         now() - ((j * 13) % 730) * interval '1 day' - (j % 86400) * interval '1 second'
             AS paid_at
     FROM generate_series(1, {orders}) AS j
-    JOIN bench_ids b ON b.n = 1 + (j * 7919) % {buyers}
+    JOIN bench_ids b ON b.n = 1 + (j::bigint * 7919) % {buyers}
     """,
     """
     INSERT INTO orders (id, store_id, customer_id, platform, order_ref, name,

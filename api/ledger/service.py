@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from tortoise.expressions import Q
 from tortoise.functions import Sum
 
 from api.core.clock import utc_now
@@ -70,7 +71,15 @@ async def settle(
     """Release pending points whose hold ended and expire lots past their date."""
     now = now or utc_now()
     changed = False
-    for lot in await _open_lots(customer):
+    # Only lots that are due: a loyal customer has hundreds of open lots, and
+    # this runs on every order and redemption.
+    due = await PointsLot.filter(
+        Q(pending=True, available_at__lte=now) | Q(pending=False, expires_at__lte=now),
+        store_id=customer.store_id,
+        customer_id=customer.id,
+        remaining__gt=0,
+    ).order_by("created_at", "id")
+    for lot in due:
         if lot.pending and lot.available_at <= now:
             lot.pending = False
             await lot.save(update_fields=["pending"])

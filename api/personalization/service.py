@@ -14,14 +14,18 @@ from api.stores.models import Store
 from api.tiers import service as tiers
 
 
-async def nudges_for(store: Store, customer: Customer) -> list[rules.Nudge]:
+async def nudges_for(
+    store: Store, customer: Customer, *, progress: tiers.Progress | None = None
+) -> list[rules.Nudge]:
+    """The nudges for one shopper; pass `progress` when it is already known."""
     now = utc_now()
     program = settings(store)
     offers = [
         rules.RewardOffer(id=str(r.id), name=r.name, cost_points=r.cost_points)
         for r in await rewards.catalogue(store, available_at=now)
     ]
-    progress = await tiers.progress(store, customer, now=now)
+    if progress is None:
+        progress = await tiers.progress(store, customer, now=now)
     outlook = rules.TierOutlook(
         current=progress.current.name if progress.current else None,
         next=progress.next.name if progress.next else None,

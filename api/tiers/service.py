@@ -287,12 +287,17 @@ class Progress:
 
 
 async def progress(
-    store: Store, customer: Customer, *, now: datetime | None = None
+    store: Store,
+    customer: Customer,
+    *,
+    now: datetime | None = None,
+    store_tiers: list[Tier] | None = None,
 ) -> Progress:
-    """Where the customer stands: current tier, the next one and how far it is."""
+    """Where the customer stands: current tier, the next one and how far it is.
+    Callers that already hold the store's tiers pass them (`store_tiers`)."""
     now = now or utc_now()
     program = program_settings(store)
-    all_tiers = await list_tiers(store)
+    all_tiers = store_tiers if store_tiers is not None else await list_tiers(store)
     current = next((t for t in all_tiers if t.id == customer.tier_id), None)
     metric = await qualifying_metric(
         store,

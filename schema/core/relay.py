@@ -5,6 +5,7 @@ from uuid import UUID
 
 import strawberry
 from strawberry import relay
+from strawberry.types.nodes import FragmentSpread, InlineFragment
 
 from schema.core.errors import ApiError
 
@@ -53,3 +54,26 @@ class PageSizeGuard:
 
 class EmptyRows(list[Any]):
     """No rows, for a connection whose filter cannot match anything."""
+
+
+def selects(info: Any, *path: str) -> bool:
+    """Whether the query selects the field at `path` below the current one
+    (through fragments), so a resolver can preload only what is asked for."""
+    level = _through_fragments(list(info.selected_fields))
+    for name in path:
+        children = [child for node in level for child in node.selections]
+        level = [node for node in _through_fragments(children) if node.name == name]
+        if not level:
+            return False
+    return True
+
+
+def _through_fragments(nodes: list[Any]) -> list[Any]:
+    """Selected fields, with fragment spreads and inline fragments opened."""
+    out: list[Any] = []
+    for node in nodes:
+        if isinstance(node, (FragmentSpread, InlineFragment)):
+            out.extend(_through_fragments(list(node.selections)))
+        else:
+            out.append(node)
+    return out

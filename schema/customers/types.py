@@ -113,7 +113,18 @@ class Customer(relay.Node):
         ]
 
     @strawberry.field(description="The tier held now; null without one.")
-    async def tier(self, info: Info) -> Tier | None:
+    def tier(self, info: Info) -> Tier | None:
+        # Sync on purpose: lists preload the store's tiers, and a coroutine per
+        # row costs more than the lookup (research/stack.md §2.5).
+        if self.row.tier_id is None:
+            return None
+        known = info.context.loaders.tiers.known
+        if known is None:
+            return self._load_tier(info)  # type: ignore[return-value]  # graphql-core awaits it
+        row = known.get(self.row.tier_id)
+        return Tier.from_row(row) if row else None
+
+    async def _load_tier(self, info: Info) -> Tier | None:
         if self.row.tier_id is None:
             return None
         row = await info.context.loaders.tiers.by_id.load(self.row.tier_id)
@@ -132,7 +143,7 @@ class Customer(relay.Node):
         "the current one at its review. One customer at a time: avoid it in lists."
     )
     async def tier_progress(self, info: Info) -> TierProgress:
-        progress = await tiers.progress(_store(info), self.row)
+        progress = await info.context.loaders.tiers.progress(self.row)
         return TierProgress(
             current_tier=Tier.from_row(progress.current) if progress.current else None,
             next_tier=Tier.from_row(progress.next) if progress.next else None,
@@ -219,7 +230,11 @@ class Customer(relay.Node):
         "expiring, birthday, thank-you). One customer at a time: meant for `me`."
     )
     async def nudges(self, info: Info) -> list[Nudge]:
-        found = await personalization.nudges_for(_store(info), self.row)
+        found = await personalization.nudges_for(
+            _store(info),
+            self.row,
+            progress=await info.context.loaders.tiers.progress(self.row),
+        )
         return [
             Nudge(type=NudgeType[n.type.name], data=JSON(_with_global_ids(n.data)))
             for n in found

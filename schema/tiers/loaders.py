@@ -1,9 +1,12 @@
 """All of a store's tiers, loaded once per request (a store has at most 20)."""
 
+import asyncio
+from collections.abc import Awaitable
 from uuid import UUID
 
 from strawberry.dataloader import DataLoader
 
+from api.customers.models import Customer
 from api.stores.models import Store
 from api.tiers import service
 from api.tiers.models import Tier
@@ -13,9 +16,38 @@ class TierLoaders:
     def __init__(self, store: Store | None):
         self.store = store
         self.by_id: DataLoader[UUID, Tier | None] = DataLoader(load_fn=self._by_id)
+        # Set by `preload`: lists read tiers from here without a coroutine per row.
+        self.known: dict[UUID, Tier] | None = None
+        self._progress: dict[UUID, asyncio.Future[service.Progress]] = {}
+
+    async def preload(self) -> None:
+        """Load the store's tiers now, so `known` answers every row of a page."""
+        if self.known is None:
+            self.known = await self._all()
+
+    def progress(self, customer: Customer) -> Awaitable[service.Progress]:
+        """The customer's tier progress, worked out once per request (`me` asks
+        for it in `tierProgress` and again in `nudges`)."""
+        found = self._progress.get(customer.id)
+        if found is None:
+            found = asyncio.ensure_future(self._work_out_progress(customer))
+            self._progress[customer.id] = found
+        return found
+
+    async def _work_out_progress(self, customer: Customer) -> service.Progress:
+        if self.store is None:  # pragma: no cover - customers come with a store
+            raise RuntimeError("tier progress without a store")
+        await self.preload()
+        return await service.progress(
+            self.store, customer, store_tiers=list((self.known or {}).values())
+        )
+
+    async def _all(self) -> dict[UUID, Tier]:
+        if self.store is None:
+            return {}
+        return {tier.id: tier for tier in await service.list_tiers(self.store)}
 
     async def _by_id(self, keys: list[UUID]) -> list[Tier | None]:
-        if self.store is None:
-            return [None for _ in keys]
-        tiers = {tier.id: tier for tier in await service.list_tiers(self.store)}
-        return [tiers.get(key) for key in keys]
+        if self.known is None:
+            self.known = await self._all()
+        return [self.known.get(key) for key in keys]
