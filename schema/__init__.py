@@ -15,6 +15,7 @@ from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 from schema.core.errors import MaskUnexpectedErrors
+from schema.core.limits import token_guard
 from schema.customers.mutations import CustomerMutation
 from schema.customers.queries import CustomerQuery
 from schema.ledger.mutations import LedgerMutation
@@ -78,6 +79,7 @@ def build_schema(
 
     extensions: list[type[SchemaExtension]] = [
         Tokens,
+        token_guard(max_tokens),
         ParserCache,
         Limits,
         ValidationCache,

@@ -105,17 +105,21 @@ async def redeem(store: Store, customer_id: UUID, reward_id: UUID) -> Redemption
     reward = await get_reward(store, reward_id)
     now = utc_now()
     await ledger.settle(store, customer, now=now)
+    # The tier and the count of past redemptions matter only to rewards with
+    # those terms: most have neither, and this path runs under the row lock.
     tier_rank = None
-    if customer.tier_id is not None:
+    if reward.min_tier_rank is not None and customer.tier_id is not None:
         tier = await Tier.get_or_none(id=customer.tier_id)
         tier_rank = tier.rank if tier else None
-    redeemed = (
-        await Redemption.filter(
-            store_id=store.id, customer_id=customer.id, reward_id=reward.id
+    redeemed = 0
+    if reward.per_customer_limit is not None:
+        redeemed = (
+            await Redemption.filter(
+                store_id=store.id, customer_id=customer.id, reward_id=reward.id
+            )
+            .exclude(status=RedemptionStatus.CANCELLED)
+            .count()
         )
-        .exclude(status=RedemptionStatus.CANCELLED)
-        .count()
-    )
     rules.check_redeemable(
         terms_of(reward), now=now, tier_rank=tier_rank, redeemed_by_customer=redeemed
     )

@@ -1,0 +1,76 @@
+"""The fast token count in front of the parser: it must never refuse what
+graphql-core's own limit would accept, and it must refuse what it would not."""
+
+from graphql import GraphQLSyntaxError, Source, TokenKind
+from graphql.language.lexer import Lexer
+from hypothesis import given
+from hypothesis import strategies as st
+
+from schema.core.limits import count_tokens
+from tests.schema.operations import ALL
+
+PIECES = st.sampled_from(
+    [
+        "query",
+        "me",
+        "_x1",
+        "{",
+        "}",
+        "(",
+        ")",
+        ":",
+        "$v",
+        "!",
+        "=",
+        "@skip",
+        "[",
+        "]",
+        "|",
+        "&",
+        "...",
+        "...on",
+        "-12",
+        "3.5e+10",
+        "0",
+        '"a string"',
+        '"with \\" quote"',
+        '"has # hash"',
+        '"""block "quoted" text"""',
+        '"""a \\""" escaped"""',
+        '# a comment with " and { }\n',
+        ",",
+        " ",
+        "\n",
+        "\t",
+    ]
+)
+
+
+def parser_tokens(document: str) -> int:
+    """Tokens as graphql-core's parser counts them for its limit (no comments)."""
+    lexer = Lexer(Source(document))
+    count = 0
+    while lexer.advance().kind is not TokenKind.EOF:
+        count += 1
+    return count
+
+
+@given(st.lists(PIECES, max_size=60).map("".join))
+def test_never_counts_more_than_the_parser(document: str) -> None:
+    try:
+        expected = parser_tokens(document)
+    except GraphQLSyntaxError:
+        return  # the parser refuses it anyway
+    assert count_tokens(document) <= expected
+
+
+def test_counts_every_token_of_real_documents() -> None:
+    # Every operation the API documents in the tests: the count is exact there.
+    for operation in ALL.values():
+        document = operation.document
+        assert count_tokens(document) == parser_tokens(document), document
+
+
+def test_counts_past_the_limit() -> None:
+    document = "{ " + " ".join("__typename" for _ in range(2100)) + " }"
+    assert count_tokens(document) == 2102
