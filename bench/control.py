@@ -138,9 +138,10 @@ async def me(request: Request) -> Response:
 _LIST = """
     SELECT c.id, c.email, c.points_balance, c.stage, c.created_at, t.name AS tier
     FROM customers c LEFT JOIN tiers t ON t.id = c.tier_id
-    WHERE c.store_id = $1 {where}
-    ORDER BY c.created_at DESC, c.id DESC LIMIT $2
+    WHERE c.store_id = $1 AND c.erased_at IS NULL {where}
+    ORDER BY c.{sort} DESC, c.id DESC LIMIT $2
 """
+SORTS = {"created_at", "points_balance"}
 
 
 def _customer_json(row: asyncpg.Record) -> dict[str, Any]:
@@ -157,6 +158,9 @@ def _customer_json(row: asyncpg.Record) -> dict[str, Any]:
 
 async def customers(request: Request) -> Response:
     first = min(int(request.query_params.get("first", "100")), 100)
+    sort = request.query_params.get("sort", "created_at")
+    if sort not in SORTS:
+        return JSONResponse({"error": "unknown sort"}, status_code=400)
     where, args = "", list[object]()
     if stage := request.query_params.get("stage"):
         args.append(stage)
@@ -172,7 +176,7 @@ async def customers(request: Request) -> Response:
         except PermissionError:
             return _unauthorized()
         rows = await conn.fetch(
-            _LIST.format(where=where), key["store_id"], first + 1, *args
+            _LIST.format(where=where, sort=sort), key["store_id"], first + 1, *args
         )
     return JSONResponse(
         {

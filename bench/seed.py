@@ -34,7 +34,7 @@ from api.settings import Settings
 from api.stores import service as stores
 from api.tiers import service as tiers
 
-SEED_VERSION = "1"
+SEED_VERSION = "2"
 SHOP = "bench-shop.myshopify.com"
 SHOPIFY_SECRET = "shpss_bench_secret_0123456789abcdef"
 SECRET_KEY = "bench-secret-key-bench-secret-key-bench-secret-key"
@@ -256,8 +256,9 @@ async def _bulk_rows(
     await conn.execute("VACUUM ANALYZE")
 
 
-# Orders go to the first `buyers` customers (about 12 each); placed over the
-# last two years; one point per dollar of eligible spend, no expiry.
+# Orders go to the first `buyers` customers (about 12 each), over the last
+# year; three in ten buyers stopped 200 to 600 days ago (lapsed). One point per
+# dollar of eligible spend, no expiry.
 _SQL = (
     """
     INSERT INTO customers (id, store_id, email, first_name, last_name,
@@ -282,8 +283,8 @@ _SQL = (
     CREATE TEMP TABLE bench_orders AS
     SELECT md5('order' || j)::uuid AS id, b.id AS customer_id, j,
         1000 + (j * 37) % 20000 AS eligible,
-        now() - ((j * 13) % 730) * interval '1 day' - (j % 86400) * interval '1 second'
-            AS paid_at
+        now() - ((j * 13) % 365 + CASE WHEN b.n % 10 < 3 THEN 200 + b.n % 400
+            ELSE 0 END) * interval '1 day' - (j % 86400) * interval '1 second' AS paid_at
     FROM generate_series(1, {orders}) AS j
     JOIN bench_ids b ON b.n = 1 + (j::bigint * 7919) % {buyers}
     """,
@@ -344,8 +345,8 @@ _SQL = (
         stage_changed_at = s.last_paid,
         tier_review_at = date_trunc('day', now()) + interval '90 days'
     FROM (SELECT customer_id, count(*) AS n, max(paid_at) AS last_paid,
-                 sum(eligible) FILTER (WHERE paid_at >= now() - interval '365 days')
-                     AS year_spend
+                 coalesce(sum(eligible) FILTER (
+                     WHERE paid_at >= now() - interval '365 days'), 0) AS year_spend
           FROM bench_orders GROUP BY customer_id) s
     WHERE c.id = s.customer_id
     """,
