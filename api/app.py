@@ -9,12 +9,21 @@ from typing import TypedDict
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 from tortoise import Tortoise
 
 from api.core.crypto import Vault
 from api.db import tortoise_config
-from api.http import cors, health, shopify_install, webhooks, woocommerce_install
+from api.http import (
+    cors,
+    health,
+    request_id,
+    shopify_install,
+    unavailable,
+    webhooks,
+    woocommerce_install,
+)
 from api.http.graphql import LadderGraphQL
 from api.maintenance import service as maintenance
 from api.platforms import Connector, PlatformName
@@ -64,6 +73,8 @@ def create_app(
         introspection=settings.introspection_enabled,
         field_suggestions=settings.environment is Environment.DEVELOPMENT,
     )
+    # After the masking extension, so it sees the errors before they are masked.
+    schema.extensions = (*schema.extensions, unavailable.DatabaseErrorProbe)
     graphql = LadderGraphQL(schema, settings)
     vault = Vault(settings.vault_key())
     connectors = platform_connectors(settings)
@@ -154,6 +165,13 @@ def create_app(
             Route("/woocommerce/installed", woocommerce_install.installed),
             Route("/healthz", health.healthz),
             Route("/readyz", health.readyz),
+        ],
+        middleware=[
+            Middleware(request_id.RequestId),  # outermost: every answer gets the id
+            Middleware(
+                unavailable.FailClosed,
+                retry_after_seconds=settings.unavailable_retry_after_seconds,
+            ),
         ],
         lifespan=lifespan,
     )

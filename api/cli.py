@@ -155,7 +155,13 @@ def serve(
 
     application = create_app(settings)
     tune_gc()
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+    )
 
 
 @app.command()

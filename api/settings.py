@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     customer_token_max_ttl_seconds: int = 30 * 24 * 3600
 
     http_timeout_seconds: float = 10.0
+    # Retry-After on the 503 answered while the database is unreachable.
+    unavailable_retry_after_seconds: int = 5
+    # On SIGTERM, in-flight requests get this long to finish before the exit.
+    shutdown_timeout_seconds: int = 10
 
     # Encrypts platform credentials at rest. Required in production; in
     # development a random key is kept in .ladder/secret.key.

@@ -14,7 +14,8 @@ from strawberry.extensions import (
 from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
-from schema.core.errors import MaskUnexpectedErrors
+from schema.core.errors import LadderSchema, MaskUnexpectedErrors
+from schema.core.guards import RejectNulCharacters, max_directives
 from schema.core.limits import token_guard
 from schema.customers.mutations import CustomerMutation
 from schema.customers.queries import CustomerQuery
@@ -81,11 +82,13 @@ def build_schema(
         Tokens,
         token_guard(max_tokens),
         ParserCache,
+        max_directives(50),
+        RejectNulCharacters,
         Limits,
         ValidationCache,
         MaskUnexpectedErrors,
     ]
-    return strawberry.Schema(
+    return LadderSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,

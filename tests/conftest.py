@@ -26,6 +26,7 @@ from api.settings import Environment, Settings
 from api.stores.service import IssuedKeys
 from tests.factories.stores import make_store
 from tests.graphql import GraphQLClient
+from tests.security.log_privacy import RECORDER as LOG_PRIVACY
 
 POSTGRES_URL = os.environ.get("LADDER_TEST_DATABASE_URL", "").strip()
 ON_POSTGRES = bool(POSTGRES_URL)
@@ -36,6 +37,26 @@ POOL = "minsize=1&maxsize=60"
 def pytest_report_header() -> str:
     backend = "PostgreSQL" if ON_POSTGRES else "SQLite"
     return f"ladder database backend: {backend}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # R14: every log record of the run is scanned for seeded personal data.
+    LOG_PRIVACY.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    LOG_PRIVACY.uninstall()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if LOG_PRIVACY.leaks and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    terminalreporter.write_line(LOG_PRIVACY.summary())
+    if LOG_PRIVACY.leaks:
+        terminalreporter.write_line(LOG_PRIVACY.report(), red=True, bold=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -10,10 +10,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.typevars import RootValue
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
+from api.http import unavailable
+from api.http.persisted import PersistedQueries, PersistedQueryError
 from api.http.ratelimit import RateLimiter
 from api.settings import Settings
 from api.stores import service as stores
@@ -36,6 +38,7 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
             multipart_uploads_enabled=False,
         )
         self.settings = settings
+        self.persisted = PersistedQueries()
         self.limiter = (
             RateLimiter(settings.rate_limit_per_minute)
             if settings.rate_limit_per_minute > 0
@@ -71,6 +74,19 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
             context.auth_error = error
         return context
 
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = super().parse_json(data)
+        # strawberry calls .get() on the body: a bare string, number or null was a 500.
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return parsed
+
+    async def parse_http_body(self, request: Any) -> Any:
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData):
+            return self.persisted.resolve(data)
+        return data
+
     def _throttle(self, key_id: object) -> None:
         if self.limiter is None:
             return
@@ -80,12 +96,16 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            result = await super().execute_single(*args, **kwargs)
+            with unavailable.watch_graphql() as outage:
+                result = await super().execute_single(*args, **kwargs)
         except HTTPException as error:
             # GraphQL over HTTP: a mutation sent with GET is 405, not 400.
             if isinstance(error.__cause__, InvalidOperationTypeError):
                 raise HTTPException(405, error.reason) from error
             raise
+        if outage:
+            # Not a masked 200: the client must retry (FailClosed answers 503).
+            raise unavailable.DatabaseUnavailableError from outage[0]
         sub_response: Response = kwargs["sub_response"]
         # GraphQL over HTTP: a document that fails to parse or validate is a bad
         # request (400) for clients that accept application/graphql-response+json;
@@ -139,6 +159,8 @@ def _request_error(error: HTTPException) -> Response:
     if isinstance(error, ThrottledError):
         code = "THROTTLED"
         headers = {"retry-after": str(error.retry_after)}
+    if isinstance(error, PersistedQueryError):
+        code = error.code
     extensions: dict[str, object] = {"code": code}
     if isinstance(error, ThrottledError):
         extensions["retryAfterSeconds"] = error.retry_after

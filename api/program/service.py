@@ -106,12 +106,16 @@ def _check_rule(fields: RuleFields) -> None:
             raise _invalid(
                 "pointsPerUnit must be above 0 and at most 10000.", "pointsPerUnit"
             )
-    elif not 0 < fields.points <= 1_000_000:
-        raise _invalid("Points must be 1 to 1000000.", "points")
+    else:
+        if not 0 < fields.points <= 1_000_000:
+            raise _invalid("Points must be 1 to 1000000.", "points")
+        # Unused by fixed-points rules, but stored: keep it within its column.
+        if not Decimal(0) <= fields.points_per_unit <= Decimal(10_000):
+            raise _invalid("pointsPerUnit must be 0 to 10000.", "pointsPerUnit")
     if (fields.cap_points is None) != (fields.cap_period is None):
         raise _invalid("Give both capPoints and capPeriod, or neither.", "capPoints")
-    if fields.cap_points is not None and fields.cap_points <= 0:
-        raise _invalid("capPoints must be positive.", "capPoints")
+    if fields.cap_points is not None and not 0 < fields.cap_points <= 1_000_000_000:
+        raise _invalid("capPoints must be 1 to 1000000000.", "capPoints")
 
 
 async def save_rule(

@@ -9,6 +9,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from api.core import request_id
 from api.core.errors import DomainError, MultipleDomainError
 
 logger = logging.getLogger("ladder.graphql")
@@ -64,7 +65,12 @@ def _is_expected(error: GraphQLError) -> bool:
 
 
 class MaskUnexpectedErrors(MaskErrors):
-    """Hide bugs behind one generic message; keep the error codes clients rely on."""
+    """Hide bugs behind one generic message; keep the error codes clients rely on.
+
+    The masked error carries the request id (`extensions.requestId`, also the
+    `x-request-id` header), and the log line with the traceback names the same
+    id, so an operator can find the detail a client reports.
+    """
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=self._should_mask)
@@ -74,8 +80,9 @@ class MaskUnexpectedErrors(MaskErrors):
         if _is_expected(error):
             return False
         logger.error(
-            "unexpected error at %s",
+            "unexpected error at %s, request %s",
             ".".join(str(p) for p in error.path or ()),
+            request_id.current(),
             exc_info=error.original_error,
         )
         return True
@@ -85,5 +92,32 @@ class MaskUnexpectedErrors(MaskErrors):
             message=self.error_message,
             nodes=error.nodes,
             path=error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR"},
+            extensions={
+                "code": "INTERNAL_SERVER_ERROR",
+                "requestId": request_id.current(),
+            },
         )
+
+
+class LadderSchema(strawberry.Schema):
+    """Strawberry's schema, logging request errors without their documents.
+
+    Strawberry logs every error with the document's source lines (and
+    graphql-core's variable errors quote the value), so a shopper's email
+    written into a query would reach the logs. Client mistakes are logged as
+    their code and path only; bugs are logged, with traceback and request id,
+    by MaskUnexpectedErrors.
+    """
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: Any = None
+    ) -> None:
+        for error in errors:
+            if _is_expected(error):
+                code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+                logger.info(
+                    "request error %s at %s, request %s",
+                    code,
+                    ".".join(str(p) for p in error.path or ()) or "-",
+                    request_id.current(),
+                )

@@ -142,7 +142,11 @@ async def test_bugs_are_masked(
     assert response.status_code == 200
     error = response.json()["errors"][0]
     assert error["message"] == "Unexpected error."
-    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    # The id lets an operator find the logged traceback (tests/security/).
+    assert error["extensions"] == {
+        "code": "INTERNAL_SERVER_ERROR",
+        "requestId": response.headers["x-request-id"],
+    }
     assert "customers.py" not in response.text and "relation" not in response.text
 
 

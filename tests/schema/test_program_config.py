@@ -278,6 +278,26 @@ async def test_rule_create_and_update(gql: GraphQLClient, store: IssuedKeys) -> 
         ),
         ({"kind": "BIRTHDAY", "name": "Birthday"}, "points"),
         ({"kind": "ORDER_SPEND", "name": "  ", "pointsPerUnit": "1"}, "name"),
+        # Found by fuzzing: an unused rate still has to fit its column.
+        (
+            {
+                "kind": "BIRTHDAY",
+                "name": "Birthday",
+                "points": 50,
+                "pointsPerUnit": "13068342710.7126",
+            },
+            "pointsPerUnit",
+        ),
+        (
+            {
+                "kind": "ORDER_SPEND",
+                "name": "Spend",
+                "pointsPerUnit": "1",
+                "capPoints": 1_500_000_000,
+                "capPeriod": "DAY",
+            },
+            "capPoints",
+        ),
     ],
 )
 async def test_invalid_rules(
