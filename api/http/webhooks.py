@@ -49,7 +49,7 @@ async def _accept(
         return JSONResponse({"status": "duplicate"})
     return JSONResponse(
         {"status": "accepted"},
-        background=BackgroundTask(inbox.process, delivery.id, connectors),
+        background=BackgroundTask(inbox.process, delivery.id, connectors, connection),
     )
 
 

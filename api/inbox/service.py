@@ -62,9 +62,15 @@ async def record(
 
 
 async def process(
-    delivery_id: UUID, connectors: Mapping[PlatformName, Connector]
+    delivery_id: UUID,
+    connectors: Mapping[PlatformName, Connector],
+    connection: Connection | None = None,
 ) -> bool:
-    """Apply one stored delivery, exactly once; False when it failed (kept for retry)."""
+    """Apply one stored delivery, exactly once; False when it failed (kept for retry).
+
+    The webhook endpoint passes the connection it just verified the delivery
+    with (store loaded), saving a lookup per delivery; redrives look it up.
+    """
     try:
         async with in_transaction():
             delivery = (
@@ -74,7 +80,10 @@ async def process(
             )
             if delivery is None:  # done already, or being done by another worker
                 return True
-            connection = await connections.find(delivery.platform, delivery.shop_ref)
+            if connection is None:
+                connection = await connections.find(
+                    delivery.platform, delivery.shop_ref
+                )
             if connection is None:
                 raise UnsupportedPayloadError("no connection for this shop any more")
             facts = connectors[delivery.platform].facts(
