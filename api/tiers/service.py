@@ -146,6 +146,50 @@ async def qualifying_metric(
     return int(rows[0]["total"] or 0) if rows else 0
 
 
+async def qualifying_metrics(
+    store: Store, customer_id: UUID, *, since: list[datetime]
+) -> list[int]:
+    """`qualifying_metric` for several open windows at once, in one query
+    (tier progress asks for the qualification and the review windows)."""
+    if len(since) == 1:
+        return [await qualifying_metric(store, customer_id, since=since[0])]
+    program = program_settings(store)
+    names = [f"w{i}" for i in range(len(since))]
+    if program.tier_basis is TierBasis.SPEND:
+        sums = {}
+        for name, start in zip(names, since, strict=True):
+            window = Q(paid_at__gte=start)
+            sums[f"{name}_spent"] = Sum("eligible_minor", _filter=window)
+            sums[f"{name}_refunded"] = Sum("refunded_minor", _filter=window)
+        rows = (
+            await Order.filter(
+                store_id=store.id, customer_id=customer_id, paid_at__gte=min(since)
+            )
+            .exclude(status=OrderStatus.CANCELLED)
+            .annotate(**sums)
+            .values(*sums)
+        )
+        row = rows[0] if rows else {}
+        return [
+            int(row.get(f"{n}_spent") or 0) - int(row.get(f"{n}_refunded") or 0)
+            for n in names
+        ]
+    totals = {
+        name: Sum("points", _filter=Q(created_at__gte=start))
+        for name, start in zip(names, since, strict=True)
+    }
+    entries = PointsTransaction.filter(
+        Q(kind__in=[TransactionKind.EARN, TransactionKind.BONUS])
+        | Q(kind=TransactionKind.REVERSE, source_type="order"),
+        store_id=store.id,
+        customer_id=customer_id,
+        created_at__gte=min(since),
+    )
+    rows = await entries.annotate(**totals).values(*totals)
+    row = rows[0] if rows else {}
+    return [int(row.get(name) or 0) for name in names]
+
+
 async def evaluate(
     store: Store,
     customer: Customer,
@@ -299,23 +343,17 @@ async def progress(
     program = program_settings(store)
     all_tiers = store_tiers if store_tiers is not None else await list_tiers(store)
     current = next((t for t in all_tiers if t.id == customer.tier_id), None)
-    metric = await qualifying_metric(
-        store,
-        customer.id,
-        since=rules.qualification_start(now, program, store.timezone),
-    )
+    windows = [rules.qualification_start(now, program, store.timezone)]
+    if current is not None and customer.tier_review_at is not None:
+        windows.append(
+            rules.review_window_start(customer.tier_review_at, program, store.timezone)
+        )
+    metric, *judged = await qualifying_metrics(store, customer.id, since=windows)
     above = [t for t in all_tiers if current is None or t.rank > current.rank]
     upcoming = min(above, key=lambda t: t.rank, default=None)
     to_keep = 0
-    if current is not None and customer.tier_review_at is not None:
-        judged = await qualifying_metric(
-            store,
-            customer.id,
-            since=rules.review_window_start(
-                customer.tier_review_at, program, store.timezone
-            ),
-        )
-        to_keep = max(current.threshold - judged, 0)
+    if current is not None and judged:
+        to_keep = max(current.threshold - judged[0], 0)
     return Progress(
         current=current,
         next=upcoming,

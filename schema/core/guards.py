@@ -30,6 +30,8 @@ def max_directives(limit: int) -> type[SchemaExtension]:
             context = self.execution_context
             if context.graphql_document is None:
                 return
+            if context.query is not None and "@" not in context.query:
+                return  # no directive without an @: skip the walk (hot path)
             found = _Scan()
             visit(context.graphql_document, found)
             if len(found.directives) > limit:
@@ -59,7 +61,9 @@ class RejectNulCharacters(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         if _has_nul(context.variables) or (
-            document is not None and _document_has_nul(document)
+            document is not None
+            and _may_hold_nul(context.query)
+            and _document_has_nul(document)
         ):
             raise GraphQLError(
                 "Strings may not contain the NUL character (U+0000).",
@@ -80,6 +84,12 @@ class _Scan(Visitor):
 
     def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
         self.nul = self.nul or NUL in node.value
+
+
+def _may_hold_nul(query: str | None) -> bool:
+    # A literal holds U+0000 only if the text has it raw or as a \u escape;
+    # most documents have neither, and then the walk is skipped.
+    return query is None or NUL in query or "\\u" in query
 
 
 def _document_has_nul(document: DocumentNode) -> bool:

@@ -18,12 +18,20 @@ class TierLoaders:
         self.by_id: DataLoader[UUID, Tier | None] = DataLoader(load_fn=self._by_id)
         # Set by `preload`: lists read tiers from here without a coroutine per row.
         self.known: dict[UUID, Tier] | None = None
+        self._loading: asyncio.Future[dict[UUID, Tier]] | None = None
         self._progress: dict[UUID, asyncio.Future[service.Progress]] = {}
 
     async def preload(self) -> None:
         """Load the store's tiers now, so `known` answers every row of a page."""
         if self.known is None:
             self.known = await self._all()
+
+    def _all(self) -> Awaitable[dict[UUID, Tier]]:
+        # One query per request, however many resolvers ask at the same time
+        # (`me` asks through `tier` and through tier progress concurrently).
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(self._load())
+        return self._loading
 
     def progress(self, customer: Customer) -> Awaitable[service.Progress]:
         """The customer's tier progress, worked out once per request (`me` asks
@@ -42,7 +50,7 @@ class TierLoaders:
             self.store, customer, store_tiers=list((self.known or {}).values())
         )
 
-    async def _all(self) -> dict[UUID, Tier]:
+    async def _load(self) -> dict[UUID, Tier]:
         if self.store is None:
             return {}
         return {tier.id: tier for tier in await service.list_tiers(self.store)}

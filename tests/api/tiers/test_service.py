@@ -350,3 +350,39 @@ async def test_calendar_year_window_counts_an_order_paid_just_after_new_year(
     )
 
     assert (await Customer.get(id=customer_id)).tier_id == gold.id
+
+
+async def test_metrics_of_several_windows_match_one_window_at_a_time(
+    store: IssuedKeys,
+) -> None:
+    # Tier progress asks for two windows in one query: it must agree with
+    # asking for each window alone, on both bases, refunds and cancels included.
+    s = store.store
+    await _ladder(s)
+    await make_spend_rule(s)
+    customer_id = await _order(s, "c", "o-1", 30_000, T0 - timedelta(days=300))
+    await _order(s, "c", "o-2", 12_000, T0 - timedelta(days=100))
+    await _order(s, "c", "o-3", 7_000, T0 - timedelta(days=10))
+    with time_machine.travel(T0 - timedelta(days=5), tick=False):
+        await ingest(
+            s,
+            order_event(
+                OrderEventKind.REFUNDED,
+                ref="o-2",
+                customer="c",
+                amount=12_000,
+                refund_ref="r-1",
+                refunded=2_000,
+                at=T0 - timedelta(days=5),
+            ),
+        )
+    windows = [T0 - YEAR, T0 - timedelta(days=150), T0 - timedelta(days=20)]
+    for basis in (TierBasis.SPEND, TierBasis.POINTS):
+        await program.update_settings(s, {"tier_basis": basis})
+        together = await tiers.qualifying_metrics(s, customer_id, since=windows)
+        alone = [
+            await tiers.qualifying_metric(s, customer_id, since=start)
+            for start in windows
+        ]
+        assert together == alone, basis
+        assert len(set(alone)) == 3, "the windows must differ for the test to bite"
