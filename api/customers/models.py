@@ -81,7 +81,8 @@ class Customer(Model):
             ("store_id", "created_at"),
             ("store_id", "email"),
             ("store_id", "stage"),
-            ("store_id", "tier_id"),
+            # Back-office filters: a tier, then a rung, then lapsed or not.
+            ("store_id", "tier_id", "stage", "last_order_at"),
             ("store_id", "birthday_md"),
         )
 
