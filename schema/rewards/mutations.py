@@ -1,5 +1,6 @@
 from datetime import datetime
 from typing import Annotated
+from uuid import UUID
 
 import strawberry
 from tortoise.transactions import in_transaction
@@ -133,8 +134,12 @@ class RedemptionPayload:
     user_errors: list[RewardError] = strawberry.field(description="Empty on success.")
 
 
-async def _redemption_payload(row: RedemptionRow) -> RedemptionPayload:
-    await row.fetch_related("reward", "customer")
+async def _redemption_payload(store_id: UUID, redemption_id: UUID) -> RedemptionPayload:
+    # Read after the transaction, so a replayed key answers exactly like the
+    # first call; one joined read for the redemption, its reward and balance.
+    row = await RedemptionRow.get(store_id=store_id, id=redemption_id).select_related(
+        "reward", "customer"
+    )
     return RedemptionPayload(
         redemption=Redemption.from_row(row, row.reward.name),
         points_balance=row.customer.points_balance,
@@ -229,8 +234,7 @@ class RewardMutation:
                 points_balance=None,
                 user_errors=user_errors(error, _error),
             )
-        row = await RedemptionRow.get(store_id=store.id, id=result["redemption_id"])
-        return await _redemption_payload(row)
+        return await _redemption_payload(store.id, UUID(str(result["redemption_id"])))
 
     @strawberry.mutation(
         permission_classes=[IsSecretKey],
@@ -252,4 +256,4 @@ class RewardMutation:
                 points_balance=None,
                 user_errors=user_errors(error, _error),
             )
-        return await _redemption_payload(row)
+        return await _redemption_payload(store.id, row.id)
