@@ -17,10 +17,15 @@ from api.stores.models import Store
 from api.tiers.models import Tier
 
 
-async def _tier_multiplier(customer: Customer) -> Decimal:
+async def _tier_multiplier(
+    customer: Customer, store_tiers: list[Tier] | None
+) -> Decimal:
     if customer.tier_id is None:
         return Decimal(1)
-    tier = await Tier.get_or_none(id=customer.tier_id)
+    if store_tiers is not None:
+        tier = next((t for t in store_tiers if t.id == customer.tier_id), None)
+    else:
+        tier = await Tier.get_or_none(id=customer.tier_id)
     return Decimal(tier.multiplier) if tier else Decimal(1)
 
 
@@ -36,13 +41,15 @@ async def award(
     currency: str | None = None,
     order_id: UUID | None = None,
     once_key: str | None = None,
+    store_tiers: list[Tier] | None = None,
 ) -> list[PointsTransaction]:
     """Credit what the store's active rules of this kind give (customer locked).
 
     Each entry names its rule (and campaign); caps per rule and period apply.
     `once_key` makes an action pay out at most once (e.g. one birthday a year).
+    Callers already holding the store's tiers pass them (`store_tiers`).
     """
-    multiplier = await _tier_multiplier(customer)
+    multiplier = await _tier_multiplier(customer, store_tiers)
     campaigns = await program.campaigns_at(store, at)
     given: list[PointsTransaction] = []
     for rule in await program.active_rules(store, kind):

@@ -199,6 +199,8 @@ async def _pay(
     order.paid_at = event.occurred_at
     if event.total_minor and not order.total_minor:
         order.total_minor = event.total_minor
+    # Read once: the tier multiplier and the tier evaluation below both need them.
+    store_tiers = await tiers.list_tiers(store)
     given = await earning.award(
         store,
         customer,
@@ -210,6 +212,7 @@ async def _pay(
         eligible_minor=max(order.eligible_minor - order.refunded_minor, 0),
         currency=order.currency,
         order_id=order.id,
+        store_tiers=store_tiers,
     )
     order.points_earned = sum(t.points for t in given)
     result.points_earned = order.points_earned
@@ -220,7 +223,7 @@ async def _pay(
     await customer.save(update_fields=["paid_orders", "last_order_at", "updated_at"])
     await order.save()  # tier qualification reads paid orders
     note = f"order {order.name or order.order_ref} paid"
-    await tiers.evaluate(store, customer, note=note)
+    await tiers.evaluate(store, customer, note=note, store_tiers=store_tiers)
     await ladder.recompute(store, customer, cause=note)
 
 

@@ -197,14 +197,18 @@ async def evaluate(
     note: str,
     now: datetime | None = None,
     review_now: bool = False,
+    store_tiers: list[Tier] | None = None,
 ) -> TierChange | None:
     """Move a (locked) customer to the tier they qualify for: up at once, down
     only at their review date (or at once with `review_now`, on the current
-    window). A merchant override freezes the tier."""
+    window). A merchant override freezes the tier. Callers already holding the
+    store's tiers pass them (`store_tiers`)."""
     if customer.tier_locked:
         return None
     now = now or utc_now()
-    levels = [level(t) for t in await list_tiers(store)]
+    if store_tiers is None:
+        store_tiers = await list_tiers(store)
+    levels = [level(t) for t in store_tiers]
     if not levels:
         return None
     program = program_settings(store)
