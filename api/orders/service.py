@@ -75,8 +75,11 @@ async def ingest(store: Store, event: OrderEvent) -> IngestResult:
         OrderEventKind.PAID,
     ):
         await _apply_snapshot(order, event, result)
+    if event.updated_at > order.snapshot_at:
+        order.snapshot_at = event.updated_at
+    saved = False
     if event.kind is OrderEventKind.PAID and order.paid_at is None:
-        await _pay(store, customer, order, event, result)
+        saved = await _pay(store, customer, order, event, result)
     elif event.kind is OrderEventKind.REFUNDED:
         await _refund(store, customer, order, event, result)
     elif (
@@ -84,9 +87,8 @@ async def ingest(store: Store, event: OrderEvent) -> IngestResult:
         and order.status is not OrderStatus.CANCELLED
     ):
         await _cancel(store, customer, order, event, result)
-    if event.updated_at > order.snapshot_at:
-        order.snapshot_at = event.updated_at
-    await order.save()
+    if not saved:  # a payment saved the order already, with everything above
+        await order.save()
     if event.discount_codes and await rewards.mark_used(
         store, list(event.discount_codes), order_ref=order.order_ref
     ):
@@ -192,9 +194,10 @@ async def _pay(
     order: Order,
     event: OrderEvent,
     result: IngestResult,
-) -> None:
+) -> bool:
+    """Pay the order and earn its points; True when the order was saved."""
     if order.status is OrderStatus.CANCELLED:
-        return
+        return False
     order.status = OrderStatus.PAID
     order.paid_at = event.occurred_at
     if event.total_minor and not order.total_minor:
@@ -225,6 +228,7 @@ async def _pay(
     note = f"order {order.name or order.order_ref} paid"
     await tiers.evaluate(store, customer, note=note, store_tiers=store_tiers)
     await ladder.recompute(store, customer, cause=note)
+    return True
 
 
 async def _refund(
