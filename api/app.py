@@ -72,9 +72,10 @@ def create_app(
         max_page_size=settings.max_page_size,
         introspection=settings.introspection_enabled,
         field_suggestions=settings.environment is Environment.DEVELOPMENT,
+        # Its on_execute sees resolver errors before MaskErrors' on_operation
+        # masks them, so the view can answer 503 for an unreachable database.
+        extra_extensions=(unavailable.DatabaseErrorProbe,),
     )
-    # After the masking extension, so it sees the errors before they are masked.
-    schema.extensions = (*schema.extensions, unavailable.DatabaseErrorProbe)
     graphql = LadderGraphQL(schema, settings)
     vault = Vault(settings.vault_key())
     connectors = platform_connectors(settings)

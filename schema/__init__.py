@@ -59,8 +59,10 @@ def build_schema(
     max_page_size: int = 100,
     introspection: bool = True,
     field_suggestions: bool = True,
+    extra_extensions: tuple[type[SchemaExtension], ...] = (),
 ) -> strawberry.Schema:
-    """The schema with its limits; the SDL is the same whatever the limits."""
+    """The schema with its limits; the SDL is the same whatever the limits.
+    `extra_extensions` come from the app (the HTTP layer's database probe)."""
     rules: list[type[ASTValidationRule]] = [
         *_rule_classes(QueryDepthLimiter(max_depth=max_depth)),
         *_rule_classes(MaxAliasesLimiter(max_alias_count=max_aliases)),
@@ -87,6 +89,7 @@ def build_schema(
         Limits,
         ValidationCache,
         MaskUnexpectedErrors,
+        *extra_extensions,
     ]
     return LadderSchema(
         query=Query,

@@ -81,8 +81,9 @@ class Customer(Model):
             ("store_id", "created_at"),
             ("store_id", "email"),
             ("store_id", "stage"),
-            # Back-office filters: a tier, then a rung, then lapsed or not.
-            ("store_id", "tier_id", "stage", "last_order_at"),
+            # Back-office filters: a tier, then a rung. Not last_order_at: every
+            # paid order writes it, and an index on it would cost those updates.
+            ("store_id", "tier_id", "stage"),
             ("store_id", "birthday_md"),
         )
 

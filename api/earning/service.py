@@ -25,7 +25,7 @@ async def _tier_multiplier(
     if store_tiers is not None:
         tier = next((t for t in store_tiers if t.id == customer.tier_id), None)
     else:
-        tier = await Tier.get_or_none(id=customer.tier_id)
+        tier = await Tier.get_or_none(store_id=customer.store_id, id=customer.tier_id)
     return Decimal(tier.multiplier) if tier else Decimal(1)
 
 

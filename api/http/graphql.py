@@ -1,8 +1,10 @@
 """The /graphql endpoint: strawberry's ASGI view with Ladder's credentials and CORS."""
 
 import math
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
+from uuid import UUID
 
 import strawberry
 from cross_web import HTTPException
@@ -24,6 +26,7 @@ from api.stores.service import Principal
 from schema.context import Context
 
 CUSTOMER_TOKEN_HEADER = "x-ladder-customer-token"
+_caller_store: ContextVar[UUID | None] = ContextVar("ladder_caller_store", default=None)
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
 
@@ -72,6 +75,8 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
                 context.authenticated(principal)
         except AuthError as error:
             context.auth_error = error
+        # parse_http_body runs next in this task; persisted queries are per store.
+        _caller_store.set(context.principal.store.id if context.principal else None)
         return context
 
     def parse_json(self, data: str | bytes) -> Any:
@@ -84,7 +89,7 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
     async def parse_http_body(self, request: Any) -> Any:
         data = await super().parse_http_body(request)
         if isinstance(data, GraphQLRequestData):
-            return self.persisted.resolve(data)
+            return self.persisted.resolve(data, _caller_store.get())
         return data
 
     def _throttle(self, key_id: object) -> None:

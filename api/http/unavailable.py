@@ -2,8 +2,9 @@
 
 A request that needs the database and cannot reach it must neither be
 acknowledged (2xx for work that was not stored) nor look like a bug (a bare 500):
-it gets 503 with Retry-After, which webhook senders and API clients retry, and
-every write they repeat is idempotent. asyncpg's pool reconnects by itself once
+it gets 503 with Retry-After, which webhook senders and API clients retry.
+Webhooks and every money-moving mutation are idempotent, so their retries are
+safe; catalogue edits have no idempotency key and a retry may repeat one. asyncpg's pool reconnects by itself once
 the server is back, so nothing has to restart.
 """
 
@@ -130,7 +131,10 @@ class FailClosed:
             if started:
                 # Work after the answer (a webhook's processing) failed; the
                 # inbox keeps the delivery and the maintenance loop redrives it.
-                logger.warning("database unavailable after the response was sent")
+                logger.warning(
+                    "database unavailable after the response was sent",
+                    exc_info=error,
+                )
                 return
             logger.warning("database unavailable: %s answered 503", scope["path"])
             await response(self.retry_after_seconds)(scope, receive, send)

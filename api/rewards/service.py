@@ -109,7 +109,7 @@ async def redeem(store: Store, customer_id: UUID, reward_id: UUID) -> Redemption
     # those terms: most have neither, and this path runs under the row lock.
     tier_rank = None
     if reward.min_tier_rank is not None and customer.tier_id is not None:
-        tier = await Tier.get_or_none(id=customer.tier_id)
+        tier = await Tier.get_or_none(store_id=customer.store_id, id=customer.tier_id)
         tier_rank = tier.rank if tier else None
     redeemed = 0
     if reward.per_customer_limit is not None:

@@ -58,10 +58,17 @@ def graphql_code(enum_type: type[Enum], error: DomainError) -> Any:
 
 
 def _is_expected(error: GraphQLError) -> bool:
-    # Request errors (syntax, validation, variable coercion) have no path and
-    # tell the client what to fix; ApiErrors are ours. Everything else is a bug.
+    """Request errors (syntax, validation, variable coercion) tell the client
+    what to fix, and ApiErrors are ours; everything else is a bug."""
     original = error.original_error
-    return error.path is None or original is None or isinstance(original, ApiError)
+    if original is None or isinstance(original, ApiError):
+        return True
+    if error.path is not None:
+        return False  # a resolver raised
+    # Before execution, graphql-core's input errors point at the document
+    # (a variable's definition); an exception strawberry wrapped without any
+    # node escaped the parser or an extension hook: a bug, masked and logged.
+    return bool(error.nodes)
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -112,6 +119,7 @@ class LadderSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: Any = None
     ) -> None:
+        # Bugs were logged, with traceback and request id, when masked.
         for error in errors:
             if _is_expected(error):
                 code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")

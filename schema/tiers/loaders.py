@@ -19,7 +19,11 @@ class TierLoaders:
         # Set by `preload`: lists read tiers from here without a coroutine per row.
         self.known: dict[UUID, Tier] | None = None
         self._loading: asyncio.Future[dict[UUID, Tier]] | None = None
-        self._progress: dict[UUID, asyncio.Future[service.Progress]] = {}
+        # Keyed by the row object, not the id: a later mutation in the same
+        # document reads a fresh row, so its payload never sees stale progress.
+        self._progress: dict[
+            int, tuple[Customer, asyncio.Future[service.Progress]]
+        ] = {}
 
     async def preload(self) -> None:
         """Load the store's tiers now, so `known` answers every row of a page."""
@@ -31,16 +35,19 @@ class TierLoaders:
         # (`me` asks through `tier` and through tier progress concurrently).
         if self._loading is None:
             self._loading = asyncio.ensure_future(self._load())
-        return self._loading
+        # Shielded: graphql-core cancels a failed field's siblings, and that
+        # must not cancel the shared load under the other resolvers.
+        return asyncio.shield(self._loading)
 
     def progress(self, customer: Customer) -> Awaitable[service.Progress]:
-        """The customer's tier progress, worked out once per request (`me` asks
-        for it in `tierProgress` and again in `nudges`)."""
-        found = self._progress.get(customer.id)
-        if found is None:
-            found = asyncio.ensure_future(self._work_out_progress(customer))
-            self._progress[customer.id] = found
-        return found
+        """The customer's tier progress, worked out once per row (`me` asks for
+        it in `tierProgress` and again in `nudges`)."""
+        known = self._progress.get(id(customer))
+        if known is None:
+            # The row is kept with its future so its id() cannot be reused.
+            known = (customer, asyncio.ensure_future(self._work_out_progress(customer)))
+            self._progress[id(customer)] = known
+        return asyncio.shield(known[1])
 
     async def _work_out_progress(self, customer: Customer) -> service.Progress:
         if self.store is None:  # pragma: no cover - customers come with a store

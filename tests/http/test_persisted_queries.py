@@ -3,6 +3,7 @@ seen; a wrong hash never plants a document."""
 
 import hashlib
 from typing import Any
+from uuid import uuid4
 
 import httpx
 from strawberry.http import GraphQLRequestData
@@ -79,8 +80,60 @@ async def test_malformed_extension_is_a_bad_request(
     )
 
 
+async def test_documents_are_kept_per_store(
+    client: httpx.AsyncClient, store: IssuedKeys, other_store: IssuedKeys
+) -> None:
+    # a document one store sent (it may carry literals) is not found for another
+    sent = await _post(client, store, {"query": QUERY, "extensions": _apq(QUERY)})
+    assert sent.json()["data"]["store"]["currency"] == "EUR"
+    probe = await _post(client, other_store, {"extensions": _apq(QUERY)})
+    assert probe.json()["errors"][0]["extensions"]["code"] == (
+        "PERSISTED_QUERY_NOT_FOUND"
+    )
+
+
+async def test_callers_without_a_key_neither_store_nor_find(
+    client: httpx.AsyncClient, store: IssuedKeys
+) -> None:
+    anonymous = await client.post(
+        "/graphql", json={"query": QUERY, "extensions": _apq(QUERY)}
+    )
+    assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    # nothing was kept for anyone by that call
+    lookup = await _post(client, store, {"extensions": _apq(QUERY)})
+    assert lookup.json()["errors"][0]["extensions"]["code"] == (
+        "PERSISTED_QUERY_NOT_FOUND"
+    )
+    # and a known hash is not found without a key either
+    await _post(client, store, {"query": QUERY, "extensions": _apq(QUERY)})
+    anonymous_lookup = await client.post("/graphql", json={"extensions": _apq(QUERY)})
+    assert anonymous_lookup.json()["errors"][0]["extensions"]["code"] == (
+        "PERSISTED_QUERY_NOT_FOUND"
+    )
+
+
+async def test_a_lone_surrogate_is_the_clients_mistake_not_a_crash(
+    client: httpx.AsyncClient, store: IssuedKeys
+) -> None:
+    # JSON may carry a lone surrogate, which UTF-8 cannot encode
+    body = b'{"query":"\\ud800","extensions":{"persistedQuery":{"version":1,"sha256Hash":"00"}}}'
+    response = await client.post(
+        "/graphql",
+        content=body,
+        headers={
+            "authorization": f"Bearer {store.secret_key}",
+            "content-type": "application/json",
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == (
+        "PERSISTED_QUERY_HASH_MISMATCH"
+    )
+
+
 def test_the_cache_is_bounded() -> None:
     cache = PersistedQueries(max_entries=2, max_document_chars=40)
+    store_id = uuid4()
 
     def send(query: str | None, digest_of: str) -> GraphQLRequestData:
         return cache.resolve(
@@ -89,7 +142,8 @@ def test_the_cache_is_bounded() -> None:
                 variables=None,
                 operation_name=None,
                 extensions=_apq(digest_of),
-            )
+            ),
+            store_id,
         )
 
     for query in ("{ a }", "{ b }", "{ c }", "{ " + "d " * 40 + "}"):

@@ -6,6 +6,7 @@ from graphql.language.lexer import Lexer
 from hypothesis import given
 from hypothesis import strategies as st
 
+from schema import build_schema
 from schema.core.limits import count_tokens
 from tests.schema.operations import ALL
 
@@ -74,3 +75,12 @@ def test_counts_every_token_of_real_documents() -> None:
 def test_counts_past_the_limit() -> None:
     document = "{ " + " ".join("__typename" for _ in range(2100)) + " }"
     assert count_tokens(document) == 2102
+
+
+async def test_the_schema_refuses_long_documents_before_the_parser() -> None:
+    # Only the guard sets this code; graphql-core's own limit says the same
+    # words without it, so this proves the parser never saw the document.
+    document = "{ " + " ".join("__typename" for _ in range(2100)) + " }"
+    result = await build_schema().execute(document)
+    assert result.errors is not None
+    assert [e.extensions for e in result.errors] == [{"code": "GRAPHQL_PARSE_FAILED"}]

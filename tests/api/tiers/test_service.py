@@ -363,6 +363,18 @@ async def test_metrics_of_several_windows_match_one_window_at_a_time(
     customer_id = await _order(s, "c", "o-1", 30_000, T0 - timedelta(days=300))
     await _order(s, "c", "o-2", 12_000, T0 - timedelta(days=100))
     await _order(s, "c", "o-3", 7_000, T0 - timedelta(days=10))
+    await _order(s, "c", "o-4", 5_000, T0 - timedelta(days=8))
+    with time_machine.travel(T0 - timedelta(days=6), tick=False):
+        await ingest(
+            s,
+            order_event(
+                OrderEventKind.CANCELLED,
+                ref="o-4",
+                customer="c",
+                amount=5_000,
+                at=T0 - timedelta(days=6),
+            ),
+        )
     with time_machine.travel(T0 - timedelta(days=5), tick=False):
         await ingest(
             s,

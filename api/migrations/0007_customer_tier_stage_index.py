@@ -15,6 +15,6 @@ class Migration(migrations.Migration):
         ),
         ops.AddIndex(
             model_name='Customer',
-            index=Index(fields=['store_id', 'tier_id', 'stage', 'last_order_at']),
+            index=Index(fields=['store_id', 'tier_id', 'stage']),
         ),
     ]
