@@ -15,7 +15,7 @@ from api.ladder.models import Stage
 from api.program import service as program
 from schema.context import Info
 from schema.core.permissions import IsAuthenticated, IsSecretKey, caller
-from schema.core.relay import EmptyRows, decode_id, selects
+from schema.core.relay import EmptyRows, decode_id
 from schema.customers.types import Customer, CustomerConnection, Platform
 from schema.ladder.types import LadderStage
 
@@ -88,7 +88,7 @@ class CustomerQuery:
         permission_classes=[IsSecretKey],
         description="The store's customers, newest first unless sorted otherwise.",
     )
-    async def customers(
+    def customers(
         self,
         info: Info,
         query: Annotated[
@@ -126,8 +126,6 @@ class CustomerQuery:
         ] = None,
     ) -> AsyncIterable[Customer]:
         store = caller(info).store
-        if selects(info, "edges", "node", "tier"):
-            await info.context.loaders.tiers.preload()
         cutoff = ladder_rules.lapse_cutoff(program.settings(store), utc_now())
         tier = decode_id(tier_id, "Tier") if tier_id is not None else None
         if tier_id is not None and tier is None:

@@ -1,7 +1,8 @@
+import inspect
 from collections.abc import AsyncIterable
 from datetime import date, datetime
 from enum import Enum
-from typing import Self
+from typing import Any, Self
 
 import strawberry
 from strawberry import relay
@@ -20,7 +21,7 @@ from api.stores.models import Store
 from api.tiers import service as tiers
 from schema.context import Info
 from schema.core.errors import UserError
-from schema.core.relay import PageSizeGuard, encode_id
+from schema.core.relay import PageSizeGuard, encode_id, selects
 from schema.ladder.types import LadderStage, StageChange
 from schema.ledger.types import (
     PointsLot,
@@ -273,6 +274,22 @@ def _with_global_ids(data: dict[str, object]) -> dict[str, object]:
 
 @strawberry.type(description="Customers, a page at a time (at most 100 per page).")
 class CustomerConnection(PageSizeGuard, relay.ListConnection[Customer]):
+    @classmethod
+    def resolve_connection(cls, nodes: Any, *, info: Info, **kwargs: Any) -> Any:
+        page = super().resolve_connection(nodes, info=info, **kwargs)
+        if not inspect.isawaitable(page):
+            return page
+
+        async def with_tiers() -> Any:
+            # Once the page is read, before its fields resolve: the store's
+            # tiers in one query, only when there are rows that show a tier.
+            connection = await page
+            if connection.edges and selects(info, "edges", "node", "tier"):
+                await info.context.loaders.tiers.preload()
+            return connection
+
+        return with_tiers()
+
     @classmethod
     def resolve_node(
         cls, node: models.Customer, *, info: Info, **kwargs: object
