@@ -448,7 +448,9 @@ async def scenario_webhooks(bench: Bench) -> None:
             server = bench.ladder if side == "ladder" else bench.control
             refs = [base + run_no * 100_000 + i for i in range(per_run)]
             requests = [
-                _order_webhook(ref, 1_000_000 + rng.randint(1, seeded.buyers), server)
+                _order_webhook(
+                    ref, 1_000_000 + rng.randint(1, seeded.buyers), server.port
+                )
                 for ref in refs
             ]
             started = time.perf_counter()
@@ -479,7 +481,7 @@ async def scenario_webhooks(bench: Bench) -> None:
     _progress("webhooks", bench.results["webhooks"])
 
 
-def _order_webhook(ref: int, customer_ref: int, server: servers.Server) -> bytes:
+def _order_webhook(ref: int, customer_ref: int, port: int) -> bytes:
     payload = shopify_payloads.order(
         ref,
         lines=(("40.00", 1), ("12.50", 2)),
@@ -496,7 +498,7 @@ def _order_webhook(ref: int, customer_ref: int, server: servers.Server) -> bytes
         secret=seed.SHOPIFY_SECRET,
     )
     return load.request(
-        "POST", "/webhooks/shopify", body=raw, headers=headers, port=server.port
+        "POST", "/webhooks/shopify", body=raw, headers=headers, port=port
     )
 
 
