@@ -28,10 +28,26 @@ MODEL_MODULES = [
 ]
 
 
+# asyncpg pool size per process unless the URL sets `maxsize`. Tortoise's own
+# default (5) queues a busy worker behind its pool: each webhook holds one
+# connection for its whole transaction.
+DEFAULT_POOL_SIZE = 20
+
+
+def with_pool_size(database_url: str) -> str:
+    """The URL with Ladder's default pool size, unless it sets its own."""
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        return database_url
+    if "maxsize=" in database_url:
+        return database_url
+    joiner = "&" if "?" in database_url else "?"
+    return f"{database_url}{joiner}maxsize={DEFAULT_POOL_SIZE}"
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     """The Tortoise config for a database URL (the same models on every backend)."""
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": with_pool_size(database_url)},
         "apps": {
             APP_LABEL: {
                 "models": MODEL_MODULES,

@@ -596,10 +596,10 @@ SCENARIOS = {
 # --- run -------------------------------------------------------------------
 
 
-def _servers(url: str) -> tuple[servers.Server, servers.Server]:
+def _servers(url: str, pool: int) -> tuple[servers.Server, servers.Server]:
     ladder_env = {
         "LADDER_ENVIRONMENT": "production",
-        "LADDER_DATABASE_URL": f"{url}?minsize=10&maxsize=10",
+        "LADDER_DATABASE_URL": f"{url}?minsize={pool}&maxsize={pool}",
         "LADDER_SECRET_KEY": seed.SECRET_KEY,
         "LADDER_PUBLIC_URL": "https://ladder.bench.example",
         "LADDER_SHOPIFY_API_KEY": "bench",
@@ -613,6 +613,7 @@ def _servers(url: str) -> tuple[servers.Server, servers.Server]:
     control_env = {
         "BENCH_DSN": seed.asyncpg_url(url),
         "BENCH_SHOPIFY_SECRET": seed.SHOPIFY_SECRET,
+        "BENCH_POOL": str(pool),
     }
     try:
         control = servers.start(
@@ -637,7 +638,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         reseed=args.reseed,
     )
     url = seed.database_url(args.database, args.name)
-    ladder, control = _servers(url)
+    ladder, control = _servers(url, args.pool)
     bench = Bench(args, seeded, seed.asyncpg_url(url), ladder, control)
     memory: dict[str, Any] = {"ladder_rss_mb_start": round(ladder.rss_mb(), 1)}
     try:
@@ -660,6 +661,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "seconds": args.seconds,
             "customers": args.customers,
             "orders": args.orders,
+            "pool": args.pool,
         },
         "scenarios": bench.results,
         "memory": memory,
@@ -705,6 +707,12 @@ def cli() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--reseed", action="store_true")
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=20,
+        help="Database connections per server, both sides (Ladder's default is 20).",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--webhook-orders", type=int, default=1000)

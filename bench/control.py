@@ -35,7 +35,9 @@ SHOPIFY_SECRET = os.environ.get("BENCH_SHOPIFY_SECRET", "").encode()
 @asynccontextmanager
 async def lifespan(_: Starlette) -> AsyncIterator[None]:
     POOL["db"] = await asyncpg.create_pool(
-        os.environ["BENCH_DSN"], min_size=10, max_size=10
+        os.environ["BENCH_DSN"],
+        min_size=int(os.environ.get("BENCH_POOL", "20")),
+        max_size=int(os.environ.get("BENCH_POOL", "20")),
     )
     yield
     await POOL["db"].close()
