@@ -20,7 +20,7 @@ from api.rewards import service as rewards
 from api.stores.models import Store
 from api.tiers import service as tiers
 from schema.context import Info
-from schema.core.errors import UserError
+from schema.core.errors import ApiError, UserError
 from schema.core.relay import PageSizeGuard, encode_id, selects
 from schema.ladder.types import LadderStage, StageChange
 from schema.ledger.types import (
@@ -141,9 +141,10 @@ class Customer(relay.Node):
 
     @strawberry.field(
         description="Tier progress: the next tier and how far it is, and what keeps "
-        "the current one at its review. One customer at a time: avoid it in lists."
+        "the current one at its review. One customer at a time: refused in lists."
     )
     async def tier_progress(self, info: Info) -> TierProgress:
+        _one_customer_at_a_time(info, "tierProgress")
         progress = await info.context.loaders.tiers.progress(self.row)
         return TierProgress(
             current_tier=Tier.from_row(progress.current) if progress.current else None,
@@ -194,9 +195,11 @@ class Customer(relay.Node):
 
     @strawberry.field(
         description="Lots with points left, in the order they will be spent: why the "
-        "balance is what it is (earned, pending until, expiring at, remaining)."
+        "balance is what it is (earned, pending until, expiring at, remaining). "
+        "One customer at a time: refused in lists."
     )
     async def points_lots(self, info: Info) -> list[PointsLot]:
+        _one_customer_at_a_time(info, "pointsLots")
         lots = await ledger.open_lots(_store(info), self.row.id)
         reasons = await ledger.reasons_of(_store(info), [lot.origin_id for lot in lots])
         now = utc_now()
@@ -228,9 +231,10 @@ class Customer(relay.Node):
 
     @strawberry.field(
         description="What to tell the shopper now (next reward, tier progress, points "
-        "expiring, birthday, thank-you). One customer at a time: meant for `me`."
+        "expiring, birthday, thank-you). One customer at a time: refused in lists."
     )
     async def nudges(self, info: Info) -> list[Nudge]:
+        _one_customer_at_a_time(info, "nudges")
         found = await personalization.nudges_for(
             _store(info),
             self.row,
@@ -262,6 +266,17 @@ class Customer(relay.Node):
             created_at=row.created_at,
             updated_at=row.updated_at,
             row=row,
+        )
+
+
+def _one_customer_at_a_time(info: Info, field: str) -> None:
+    """Fields that run several queries per customer are refused inside a list:
+    a page of 100 under 15 aliases would otherwise run thousands of queries."""
+    if any(isinstance(key, int) for key in info.path.as_list()):
+        raise ApiError(
+            "BAD_USER_INPUT",
+            f"`{field}` is read one customer at a time: ask for it through "
+            "`me` or `customer(id:)`, not in a list.",
         )
 
 

@@ -223,3 +223,34 @@ async def test_filters_combine(gql: GraphQLClient, store: IssuedKeys) -> None:
         f"c{i:02}@example.com" for i in range(50) if i % 5 in (1, 3)
     ]
     assert await Customer.filter(store_id=store.store.id).count() == 50
+
+
+@pytest.mark.parametrize(
+    "field", ["tierProgress { metric }", "nudges { type }", "pointsLots { remaining }"]
+)
+async def test_per_customer_fields_are_refused_in_lists_and_served_one_at_a_time(
+    gql: GraphQLClient, store: IssuedKeys, field: str
+) -> None:
+    # Each of these runs several queries per customer: in a page of 100 under
+    # 15 aliases that would be thousands, so lists refuse them up front.
+    customers = [
+        await make_customer(
+            store.store, external_id=f"c-{n}", email=f"c{n}@example.com"
+        )
+        for n in range(5)
+    ]
+    with count_queries() as counter:
+        listed = await gql(
+            f"{{ customers(first: 5) {{ edges {{ node {{ id {field} }} }} }} }}",
+            key=store.secret_key,
+        )
+    assert listed.error_codes and set(listed.error_codes) == {"BAD_USER_INPUT"}
+    assert "one customer at a time" in listed.errors[0]["message"]
+    # only the key and the page were read: nothing per customer
+    assert counter.count == 2
+    single = await gql(
+        f"query($id: ID!) {{ customer(id: $id) {{ {field} }} }}",
+        {"id": global_id("Customer", customers[0].id)},
+        key=store.secret_key,
+    )
+    assert single.errors == []
