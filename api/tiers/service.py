@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from tortoise.expressions import Q
@@ -114,6 +115,24 @@ async def delete_tier(store: Store, tier_id: UUID) -> UUID:
     return tier_id
 
 
+def _qualifying_orders(store: Store, customer_id: UUID, since: datetime) -> Any:
+    """Paid orders that count toward a spend tier (cancelled ones never do)."""
+    return Order.filter(
+        store_id=store.id, customer_id=customer_id, paid_at__gte=since
+    ).exclude(status=OrderStatus.CANCELLED)
+
+
+def _qualifying_entries(store: Store, customer_id: UUID, since: datetime) -> Any:
+    """Ledger entries that count toward a points tier: earned, net of reversals."""
+    return PointsTransaction.filter(
+        Q(kind__in=[TransactionKind.EARN, TransactionKind.BONUS])
+        | Q(kind=TransactionKind.REVERSE, source_type="order"),
+        store_id=store.id,
+        customer_id=customer_id,
+        created_at__gte=since,
+    )
+
+
 async def qualifying_metric(
     store: Store, customer_id: UUID, *, since: datetime, until: datetime | None = None
 ) -> int:
@@ -121,25 +140,15 @@ async def qualifying_metric(
     before `until` when given: a review judges a closed period)."""
     program = program_settings(store)
     if program.tier_basis is TierBasis.SPEND:
-        orders = Order.filter(
-            store_id=store.id, customer_id=customer_id, paid_at__gte=since
-        )
+        orders = _qualifying_orders(store, customer_id, since)
         if until is not None:
             orders = orders.filter(paid_at__lt=until)
-        rows = (
-            await orders.exclude(status=OrderStatus.CANCELLED)
-            .annotate(spent=Sum("eligible_minor"), refunded=Sum("refunded_minor"))
-            .values("spent", "refunded")
-        )
+        rows = await orders.annotate(
+            spent=Sum("eligible_minor"), refunded=Sum("refunded_minor")
+        ).values("spent", "refunded")
         row = rows[0] if rows else {}
         return int(row.get("spent") or 0) - int(row.get("refunded") or 0)
-    entries = PointsTransaction.filter(
-        Q(kind__in=[TransactionKind.EARN, TransactionKind.BONUS])
-        | Q(kind=TransactionKind.REVERSE, source_type="order"),
-        store_id=store.id,
-        customer_id=customer_id,
-        created_at__gte=since,
-    )
+    entries = _qualifying_entries(store, customer_id, since)
     if until is not None:
         entries = entries.filter(created_at__lt=until)
     rows = await entries.annotate(total=Sum("points")).values("total")
@@ -151,40 +160,26 @@ async def qualifying_metrics(
 ) -> list[int]:
     """`qualifying_metric` for several open windows at once, in one query
     (tier progress asks for the qualification and the review windows)."""
-    if len(since) == 1:
-        return [await qualifying_metric(store, customer_id, since=since[0])]
     program = program_settings(store)
     names = [f"w{i}" for i in range(len(since))]
+    windows = list(zip(names, since, strict=True))
     if program.tier_basis is TierBasis.SPEND:
         sums = {}
-        for name, start in zip(names, since, strict=True):
+        for name, start in windows:
             window = Q(paid_at__gte=start)
             sums[f"{name}_spent"] = Sum("eligible_minor", _filter=window)
             sums[f"{name}_refunded"] = Sum("refunded_minor", _filter=window)
-        rows = (
-            await Order.filter(
-                store_id=store.id, customer_id=customer_id, paid_at__gte=min(since)
-            )
-            .exclude(status=OrderStatus.CANCELLED)
-            .annotate(**sums)
-            .values(*sums)
-        )
+        orders = _qualifying_orders(store, customer_id, min(since))
+        rows = await orders.annotate(**sums).values(*sums)
         row = rows[0] if rows else {}
         return [
             int(row.get(f"{n}_spent") or 0) - int(row.get(f"{n}_refunded") or 0)
             for n in names
         ]
     totals = {
-        name: Sum("points", _filter=Q(created_at__gte=start))
-        for name, start in zip(names, since, strict=True)
+        name: Sum("points", _filter=Q(created_at__gte=start)) for name, start in windows
     }
-    entries = PointsTransaction.filter(
-        Q(kind__in=[TransactionKind.EARN, TransactionKind.BONUS])
-        | Q(kind=TransactionKind.REVERSE, source_type="order"),
-        store_id=store.id,
-        customer_id=customer_id,
-        created_at__gte=min(since),
-    )
+    entries = _qualifying_entries(store, customer_id, min(since))
     rows = await entries.annotate(**totals).values(*totals)
     row = rows[0] if rows else {}
     return [int(row.get(name) or 0) for name in names]

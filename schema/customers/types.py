@@ -3,6 +3,7 @@ from collections.abc import AsyncIterable
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, Self
+from uuid import UUID
 
 import strawberry
 from strawberry import relay
@@ -121,14 +122,12 @@ class Customer(relay.Node):
             return None
         known = info.context.loaders.tiers.known
         if known is None:
-            return self._load_tier(info)  # type: ignore[return-value]  # graphql-core awaits it
+            return self._load_tier(info, self.row.tier_id)  # type: ignore[return-value]  # graphql-core awaits it
         row = known.get(self.row.tier_id)
         return Tier.from_row(row) if row else None
 
-    async def _load_tier(self, info: Info) -> Tier | None:
-        if self.row.tier_id is None:
-            return None
-        row = await info.context.loaders.tiers.by_id.load(self.row.tier_id)
+    async def _load_tier(self, info: Info, tier_id: UUID) -> Tier | None:
+        row = await info.context.loaders.tiers.get(tier_id)
         return Tier.from_row(row) if row else None
 
     @strawberry.field(

@@ -4,8 +4,6 @@ import asyncio
 from collections.abc import Awaitable
 from uuid import UUID
 
-from strawberry.dataloader import DataLoader
-
 from api.customers.models import Customer
 from api.stores.models import Store
 from api.tiers import service
@@ -15,7 +13,6 @@ from api.tiers.models import Tier
 class TierLoaders:
     def __init__(self, store: Store | None):
         self.store = store
-        self.by_id: DataLoader[UUID, Tier | None] = DataLoader(load_fn=self._by_id)
         # Set by `preload`: lists read tiers from here without a coroutine per row.
         self.known: dict[UUID, Tier] | None = None
         self._loading: asyncio.Future[dict[UUID, Tier]] | None = None
@@ -62,7 +59,7 @@ class TierLoaders:
             return {}
         return {tier.id: tier for tier in await service.list_tiers(self.store)}
 
-    async def _by_id(self, keys: list[UUID]) -> list[Tier | None]:
-        if self.known is None:
-            self.known = await self._all()
-        return [self.known.get(key) for key in keys]
+    async def get(self, tier_id: UUID) -> Tier | None:
+        """One of the store's tiers, read with all of them (once per request)."""
+        await self.preload()
+        return (self.known or {}).get(tier_id)
