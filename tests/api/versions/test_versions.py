@@ -1,0 +1,191 @@
+"""Change versions (migration 0008): every table is classified, has its
+triggers, and every kind of write moves the version a cached read compares."""
+
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
+import pytest
+from tortoise import Tortoise
+from tortoise.connection import get_connection
+from tortoise.transactions import in_transaction
+
+from api.customers import service as customers
+from api.customers.models import Customer
+from api.customers.rules import CustomerChanges
+from api.ledger import service as ledger
+from api.orders.events import OrderEventKind
+from api.orders.models import OrderRefund
+from api.rewards import service as rewards
+from api.rewards.models import Reward
+from api.stores.models import Store
+from api.stores.service import IssuedKeys
+from api.tiers.models import Tier
+from api.versions import service as versions
+from api.versions.tables import CONFIG_TABLES, CUSTOMER_TABLES, UNVERSIONED
+from tests.factories.customers import make_customer
+from tests.factories.program import (
+    ingest,
+    make_reward,
+    make_spend_rule,
+    make_tier,
+    order_event,
+    seed_everything,
+)
+
+pytestmark = pytest.mark.usefixtures("db_clean")
+# The versions live in PostgreSQL triggers; SQLite has none (migration 0008).
+on_postgres = pytest.mark.postgres
+
+
+def _tables() -> set[str]:
+    return {
+        model._meta.db_table for app in Tortoise.apps.values() for model in app.values()
+    }
+
+
+def test_every_table_is_classified_exactly_once() -> None:
+    kinds = [set(CUSTOMER_TABLES), set(CONFIG_TABLES), set(UNVERSIONED)]
+    assert sum(len(k) for k in kinds) == len(set().union(*kinds)), "listed twice"
+    assert set().union(*kinds) == _tables()
+
+
+async def _trigger_tables() -> set[str]:
+    rows = await get_connection("default").execute_query_dict(
+        "SELECT DISTINCT event_object_table AS t FROM information_schema.triggers"
+        " WHERE trigger_name LIKE '%\\_version'"
+    )
+    return {row["t"] for row in rows}
+
+
+@on_postgres
+async def test_every_versioned_table_has_its_triggers() -> None:
+    assert await _trigger_tables() == CUSTOMER_TABLES | CONFIG_TABLES | {
+        "customers",
+        "stores",
+    }
+
+
+async def _versions(store: Store, customer_id: UUID) -> tuple[int, int]:
+    found = await versions.customer_and_store(store.id, customer_id)
+    assert found is not None
+    return found
+
+
+@on_postgres
+async def test_another_stores_customer_has_no_versions(
+    store: IssuedKeys, other_store: IssuedKeys
+) -> None:
+    customer = await make_customer(store.store)
+    assert await versions.customer_and_store(other_store.store.id, customer.id) is None
+
+
+async def _moves(
+    store: Store, customer_id: UUID, write: Callable[[], Awaitable[object]]
+) -> tuple[bool, bool]:
+    before = await _versions(store, customer_id)
+    await write()
+    after = await _versions(store, customer_id)
+    assert after[0] >= before[0] and after[1] >= before[1], "versions never go back"
+    return after[0] > before[0], after[1] > before[1]
+
+
+@on_postgres
+async def test_writes_about_a_customer_move_only_that_customer(
+    store: IssuedKeys,
+) -> None:
+    s = store.store
+    await make_spend_rule(s)
+    ada = await make_customer(s, external_id="ada")
+    bob = await make_customer(s, external_id="bob", email="bob@example.com")
+    reward = await make_reward(s, cost=10)
+
+    async def adjust() -> None:
+        async with in_transaction():
+            await ledger.adjust(s, ada.id, points=500, reason="goodwill")
+
+    async def redeem() -> None:
+        async with in_transaction():
+            await rewards.redeem(s, ada.id, reward.id)
+
+    async def paid() -> None:
+        await ingest(s, order_event(ref="o-1", customer="ada", amount=2_000))
+
+    async def refunded() -> None:
+        await ingest(
+            s,
+            order_event(
+                OrderEventKind.REFUNDED,
+                ref="o-1",
+                customer="ada",
+                amount=2_000,
+                refund_ref="r-1",
+                refunded=1_000,
+            ),
+        )
+
+    async def renamed() -> None:
+        async with in_transaction():
+            await customers.update(
+                s, ada.id, changes=CustomerChanges({"first_name": "Augusta"})
+            )
+
+    for write in (adjust, redeem, paid, refunded, renamed):
+        bob_before = await _versions(s, bob.id)
+        assert await _moves(s, ada.id, write) == (True, False), write.__name__
+        assert (await _versions(s, bob.id))[0] == bob_before[0], write.__name__
+    assert await OrderRefund.filter(store_id=s.id).count() == 1
+
+
+@on_postgres
+async def test_a_stale_orm_save_still_moves_the_version(store: IssuedKeys) -> None:
+    s = store.store
+    loaded = await make_customer(s)
+    # A child row moves the version behind the loaded object's back...
+    async with in_transaction():
+        await ledger.adjust(s, loaded.id, points=5, reason="goodwill")
+    middle = await _versions(s, loaded.id)
+    # ...and saving the stale object must not take it back.
+    loaded.first_name = "Augusta"
+    await loaded.save()
+    assert (await _versions(s, loaded.id))[0] > middle[0]
+
+
+@on_postgres
+async def test_programme_changes_move_the_store_version(store: IssuedKeys) -> None:
+    s = store.store
+    ada = await make_customer(s)
+
+    async def tier() -> None:
+        await make_tier(s, "Gold", 1, 1_000)
+
+    async def rule() -> None:
+        await make_spend_rule(s)
+
+    async def reward() -> None:
+        await make_reward(s)
+
+    async def retire_reward() -> None:
+        await Reward.filter(store_id=s.id).update(active=False)
+
+    async def drop_tier() -> None:
+        await Tier.filter(store_id=s.id).delete()
+
+    async def settings() -> None:
+        s.timezone = "Europe/Paris"
+        await s.save()
+
+    for write in (tier, rule, reward, retire_reward, drop_tier, settings):
+        assert await _moves(s, ada.id, write) == (False, True), write.__name__
+
+
+@on_postgres
+async def test_erasure_and_everything_seeded_move_versions(store: IssuedKeys) -> None:
+    seeded = await seed_everything(store, email="ada@example.com")
+    s = store.store
+
+    async def erase() -> None:
+        async with in_transaction():
+            await customers.erase(s, seeded.customer.id)
+
+    assert (await _moves(s, seeded.customer.id, erase))[0]
+    assert await Customer.filter(id=seeded.customer.id).count() == 1
