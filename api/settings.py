@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     customer_token_ttl_seconds: int = 3600
     customer_token_max_ttl_seconds: int = 30 * 24 * 3600
 
+    # Storefront `me` answers are cached per shopper, and served while nothing
+    # about the shopper or the programme has changed (api/http/me_cache.py);
+    # clock-dependent parts are worked out as of the start of this window.
+    # 0 switches the cache off; it is always off on SQLite (no triggers there).
+    me_cache_seconds: int = Field(default=10, ge=0)
+    me_cache_megabytes: int = Field(default=32, ge=1)
+
     http_timeout_seconds: float = 10.0
     # Retry-After on the 503 answered while the database is unreachable.
     unavailable_retry_after_seconds: int = 5
@@ -105,6 +112,10 @@ class Settings(BaseSettings):
             for s in (self.shopify_api_secret, self.shopify_previous_api_secret)
             if s.get_secret_value()
         ]
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgres://")
 
     @property
     def is_production(self) -> bool:

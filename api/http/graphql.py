@@ -15,17 +15,23 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.typevars import RootValue
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types.execution import ExecutionResult
 
+from api.core import clock
 from api.http import unavailable
+from api.http.me_cache import MeCache
 from api.http.persisted import PersistedQueries, PersistedQueryError
 from api.http.ratelimit import RateLimiter
 from api.settings import Settings
 from api.stores import service as stores
 from api.stores.errors import AuthCode, AuthError
 from api.stores.service import Principal
+from api.versions import service as versions
 from schema.context import Context
 
 CUSTOMER_TOKEN_HEADER = "x-ladder-customer-token"
+# "hit" or "miss" on storefront `me` answers (api/http/me_cache.py).
+CACHE_HEADER = "x-ladder-cache"
 _caller_store: ContextVar[UUID | None] = ContextVar("ladder_caller_store", default=None)
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
@@ -42,6 +48,10 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
         )
         self.settings = settings
         self.persisted = PersistedQueries()
+        self.me_cache = MeCache(
+            seconds=settings.me_cache_seconds if settings.is_postgres else 0,
+            max_bytes=settings.me_cache_megabytes * 1024 * 1024,
+        )
         self.limiter = (
             RateLimiter(settings.rate_limit_per_minute)
             if settings.rate_limit_per_minute > 0
@@ -100,6 +110,28 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
             raise ThrottledError(wait)
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
+        context: Context = kwargs["context"]
+        sub_response: Response = kwargs["sub_response"]
+        plan = self.me_cache.plan(
+            context.principal, kwargs["request_data"], clock.utc_now()
+        )
+        if plan is None:
+            return await self._execute_single(*args, **kwargs)
+        found = await versions.customer_and_store(plan.store_id, plan.customer_id)
+        if found is None:  # erased or gone: answer fresh, keep nothing
+            return await self._execute_single(*args, **kwargs)
+        data = self.me_cache.get(plan, found)
+        if data is not None:
+            sub_response.headers[CACHE_HEADER] = "hit"
+            return ExecutionResult(data=data, errors=None)
+        with clock.as_of(plan.as_of):
+            result = await self._execute_single(*args, **kwargs)
+        if result.data is not None and not result.errors:
+            self.me_cache.put(plan, found, result.data)
+        sub_response.headers[CACHE_HEADER] = "miss"
+        return result
+
+    async def _execute_single(self, *args: Any, **kwargs: Any) -> Any:
         try:
             with unavailable.watch_graphql() as outage:
                 result = await super().execute_single(*args, **kwargs)

@@ -1,0 +1,338 @@
+"""The storefront `me` cache (api/http/me_cache.py) serves an answer only while
+it is the answer a fresh computation would give."""
+
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import time_machine
+from starlette.applications import Starlette
+from tortoise.transactions import in_transaction
+
+from api.app import create_app
+from api.core.clock import utc_now
+from api.customers import service as customers
+from api.customers.models import Platform
+from api.ledger import service as ledger
+from api.orders.events import OrderEventKind
+from api.program import service as program
+from api.rewards import service as rewards
+from api.rewards.errors import RewardError
+from api.settings import Settings
+from api.stores import service as stores
+from api.stores.service import IssuedKeys
+from tests.factories.customers import make_customer
+from tests.factories.program import (
+    ingest,
+    make_reward,
+    make_spend_rule,
+    make_tier,
+    order_event,
+)
+from tests.graphql import GraphQLClient, global_id
+
+ME = """{ me { pointsBalance pointsPending stage isLapsed tier { name }
+  tierProgress { metric nextTier { name } amountToNext reviewAt amountToKeep }
+  nudges { type data } pointsLots { remaining expiresAt }
+  orders(first: 5) { edges { node { orderRef pointsEarned } } } } }"""
+# The cache compares versions kept by PostgreSQL triggers (migration 0008).
+pytestmark = pytest.mark.postgres
+HEADER = "x-ladder-cache"
+# Aligned on the cache's window, so as-of-the-window and now agree.
+START = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
+
+
+async def _me(
+    client: httpx.AsyncClient, keys: IssuedKeys, token: str
+) -> httpx.Response:
+    response = await client.post(
+        "/graphql",
+        json={"query": ME},
+        headers={
+            "authorization": f"Bearer {keys.publishable_key}",
+            "x-ladder-customer-token": token,
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert "errors" not in response.json(), response.text
+    return response
+
+
+@pytest.fixture
+async def uncached(
+    settings: Settings, app: Starlette
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A second app on the same database with the cache off: the reference."""
+    reference = create_app(
+        settings.model_copy(update={"me_cache_seconds": 0}), manage_orm=False
+    )
+    async with (
+        reference.router.lifespan_context(reference),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=reference), base_url="http://testserver"
+        ) as c,
+    ):
+        yield c
+
+
+def _token(keys: IssuedKeys, customer_id: Any) -> str:
+    return stores.mint_customer_token(keys.store, customer_id, ttl=timedelta(days=400))[
+        0
+    ]
+
+
+async def test_a_repeated_me_is_served_from_the_cache(
+    client: httpx.AsyncClient, store: IssuedKeys
+) -> None:
+    ada = await make_customer(store.store)
+    token = _token(store, ada.id)
+    first = await _me(client, store, token)
+    second = await _me(client, store, token)
+    assert (first.headers[HEADER], second.headers[HEADER]) == ("miss", "hit")
+    assert second.json() == first.json()
+
+
+async def test_a_write_about_the_shopper_is_seen_at_once(
+    client: httpx.AsyncClient, gql: GraphQLClient, store: IssuedKeys
+) -> None:
+    ada = await make_customer(store.store)
+    token = _token(store, ada.id)
+    await _me(client, store, token)
+    adjusted = await gql(
+        """mutation($input: PointsAdjustInput!) { pointsAdjust(input: $input) {
+        userErrors { code } } }""",
+        {
+            "input": {
+                "customerId": global_id("Customer", ada.id),
+                "points": 250,
+                "reason": "goodwill",
+                "idempotencyKey": "adjust-1",
+            }
+        },
+        key=store.secret_key,
+    )
+    assert adjusted.data["pointsAdjust"]["userErrors"] == []
+    after = await _me(client, store, token)
+    assert after.headers[HEADER] == "miss"
+    assert after.json()["data"]["me"]["pointsBalance"] == 250
+
+
+async def test_a_programme_change_is_seen_at_once(
+    client: httpx.AsyncClient, store: IssuedKeys
+) -> None:
+    ada = await make_customer(store.store)
+    token = _token(store, ada.id)
+    before = await _me(client, store, token)
+    assert before.json()["data"]["me"]["tierProgress"]["nextTier"] is None
+    await make_tier(store.store, "Gold", 1, 1_000)
+    after = await _me(client, store, token)
+    assert after.headers[HEADER] == "miss"
+    assert after.json()["data"]["me"]["tierProgress"]["nextTier"] == {"name": "Gold"}
+
+
+async def test_answers_never_cross_shoppers_or_stores(
+    client: httpx.AsyncClient, store: IssuedKeys, other_store: IssuedKeys
+) -> None:
+    ada = await make_customer(store.store, external_id="ada")
+    bob = await make_customer(store.store, external_id="bob", email="bob@example.com")
+    eve = await make_customer(other_store.store, external_id="ada")
+    async with in_transaction():
+        await ledger.adjust(store.store, ada.id, points=7, reason="goodwill")
+    seen = {}
+    for keys, who in ((store, ada), (store, bob), (other_store, eve)):
+        token = _token(keys, who.id)
+        response = await _me(client, keys, token)
+        assert response.headers[HEADER] == "miss"
+        seen[who.id] = response.json()["data"]["me"]["pointsBalance"]
+    assert seen == {ada.id: 7, bob.id: 0, eve.id: 0}
+
+
+async def test_the_window_moves_on_and_time_is_as_of_its_start(
+    client: httpx.AsyncClient, store: IssuedKeys
+) -> None:
+    ada = await make_customer(store.store)
+    with time_machine.travel(START + timedelta(seconds=3), tick=False):
+        token = _token(store, ada.id)
+        first = await _me(client, store, token)
+        again = await _me(client, store, token)
+    with time_machine.travel(START + timedelta(seconds=11), tick=False):
+        later = await _me(client, store, token)
+    assert [r.headers[HEADER] for r in (first, again, later)] == ["miss", "hit", "miss"]
+
+
+async def test_within_a_window_the_answer_is_as_of_its_start(
+    client: httpx.AsyncClient, uncached: httpx.AsyncClient, store: IssuedKeys
+) -> None:
+    """A boundary inside the window (here: lapsing) does not show until the
+    next window, hit or miss, so a hit is never older than a miss would be."""
+    s = store.store
+    await program.update_settings(s, {"lapse_days": 30})
+    with time_machine.travel(START - timedelta(days=30) + timedelta(seconds=5)):
+        await ingest(s, order_event(ref="o-1", customer="cust-1", at=utc_now()))
+    ada = await customers.find_by_external_id(
+        s, platform=Platform.CUSTOM, external_id="cust-1"
+    )
+    assert ada is not None
+    with time_machine.travel(START, tick=False):
+        token = _token(store, ada.id)
+        fresh_at_start = await _me(uncached, store, token)
+    with time_machine.travel(START + timedelta(seconds=7), tick=False):
+        cached = await _me(client, store, token)
+    with time_machine.travel(START + timedelta(seconds=10), tick=False):
+        next_window = await _me(client, store, token)
+    assert cached.headers[HEADER] == "miss"
+    assert fresh_at_start.json()["data"]["me"]["isLapsed"] is False
+    assert cached.json() == fresh_at_start.json()
+    assert next_window.json()["data"]["me"]["isLapsed"] is True
+
+
+async def test_only_me_documents_for_a_shopper_are_cached(
+    client: httpx.AsyncClient, gql: GraphQLClient, store: IssuedKeys
+) -> None:
+    ada = await make_customer(store.store)
+    token = _token(store, ada.id)
+    mixed = "{ me { pointsBalance } rewards(first: 1) { edges { node { id } } } }"
+    for _ in range(2):
+        response = await client.post(
+            "/graphql",
+            json={"query": mixed},
+            headers={
+                "authorization": f"Bearer {store.publishable_key}",
+                "x-ladder-customer-token": token,
+            },
+        )
+        assert response.status_code == 200
+        assert HEADER not in response.headers
+        anonymous = await client.post(
+            "/graphql",
+            json={"query": ME},
+            headers={"authorization": f"Bearer {store.publishable_key}"},
+        )
+        assert anonymous.json()["data"] == {"me": None}
+        assert HEADER not in anonymous.headers
+
+
+async def test_an_erased_shopper_is_not_served_from_the_cache(
+    client: httpx.AsyncClient, store: IssuedKeys
+) -> None:
+    ada = await make_customer(store.store)
+    token = _token(store, ada.id)
+    await _me(client, store, token)
+    async with in_transaction():
+        await customers.erase(store.store, ada.id)
+    after = await client.post(
+        "/graphql",
+        json={"query": ME},
+        headers={
+            "authorization": f"Bearer {store.publishable_key}",
+            "x-ladder-customer-token": token,
+        },
+    )
+    assert after.json()["data"] == {"me": None}
+
+
+async def test_cached_answers_equal_fresh_ones_through_any_sequence_of_writes(
+    client: httpx.AsyncClient, uncached: httpx.AsyncClient, store: IssuedKeys
+) -> None:
+    """Random writes of every kind, and time moving on, between reads: the
+    cached app must answer exactly as the app without a cache."""
+    s = store.store
+    rng = random.Random(20261123)
+    now = START
+    with time_machine.travel(now, tick=False) as clock:
+        await make_spend_rule(s)
+        await make_tier(s, "Silver", 1, 50)
+        shoppers = [
+            await make_customer(s, external_id=f"c{i}", email=f"c{i}@example.com")
+            for i in range(3)
+        ]
+        tokens = {c.id: _token(store, c.id) for c in shoppers}
+        reward = await make_reward(s, cost=20)
+        counter = 0
+
+        async def order() -> None:
+            nonlocal counter
+            counter += 1
+            who = rng.randrange(3)
+            await ingest(
+                s,
+                order_event(
+                    ref=f"o-{counter}",
+                    customer=f"c{who}",
+                    amount=rng.randrange(1_000, 9_000),
+                    at=utc_now(),
+                ),
+            )
+
+        async def refund() -> None:
+            if counter:
+                ref = f"o-{rng.randrange(1, counter + 1)}"
+                await ingest(
+                    s,
+                    order_event(
+                        OrderEventKind.REFUNDED,
+                        ref=ref,
+                        customer="c0",
+                        refund_ref=f"r-{ref}-{rng.random()}",
+                        refunded=500,
+                        at=utc_now(),
+                    ),
+                )
+
+        async def adjust() -> None:
+            async with in_transaction():
+                await ledger.adjust(
+                    s, rng.choice(shoppers).id, points=rng.randrange(1, 60), reason="x"
+                )
+
+        async def redeem() -> None:
+            try:
+                async with in_transaction():
+                    await rewards.redeem(s, rng.choice(shoppers).id, reward.id)
+            except RewardError:
+                pass  # not enough points: nothing written
+
+        tiers_made = 0
+
+        async def programme() -> None:
+            nonlocal tiers_made
+            tiers_made += 1
+            if rng.random() < 0.5:
+                await make_reward(
+                    s, name=f"Reward {tiers_made}", cost=rng.randrange(5, 90)
+                )
+                return
+            await make_tier(
+                s, f"Tier {tiers_made}", 1 + tiers_made, 50 + 60 * tiers_made
+            )
+
+        async def settings() -> None:
+            await program.update_settings(s, {"lapse_days": rng.randrange(30, 120)})
+
+        async def time_passes() -> None:
+            nonlocal now
+            now += timedelta(seconds=10 * rng.choice([1, 6, 360, 8640]))
+            clock.move_to(now)
+
+        writes: list[Callable[[], Awaitable[None]]] = [
+            order,
+            refund,
+            adjust,
+            redeem,
+            programme,
+            settings,
+            time_passes,
+        ]
+        hits = 0
+        for step in range(60):
+            if step % 2:
+                await rng.choice(writes)()
+            for shopper in shoppers:
+                cached = await _me(client, store, tokens[shopper.id])
+                fresh = await _me(uncached, store, tokens[shopper.id])
+                assert cached.json() == fresh.json(), f"step {step}"
+                hits += cached.headers[HEADER] == "hit"
+    assert hits > 20, "the sequence must exercise hits, not only misses"
