@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api.migrate import migrate as tortoise_migrate
 from tortoise.migrations.autodetector import MigrationAutodetector
 
@@ -44,10 +45,32 @@ def with_pool_size(database_url: str) -> str:
     return f"{database_url}{joiner}maxsize={DEFAULT_POOL_SIZE}"
 
 
+async def keep_session(connection: object) -> None:
+    """asyncpg's pool reset, minus its query.
+
+    By default asyncpg sends `SELECT pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL` each time a connection goes back to the pool: one
+    more round trip for every statement run outside a transaction. Ladder keeps
+    no session state (no session SET, LISTEN, cursor or advisory lock), and
+    asyncpg still rolls back a transaction left open before this runs.
+    """
+
+
+def connection_config(database_url: str) -> str | dict[str, Any]:
+    """Tortoise's connection entry: the URL, expanded for PostgreSQL so the
+    pool gets `keep_session` (a URL cannot carry it)."""
+    url = with_pool_size(database_url)
+    if not url.startswith("postgres://"):
+        return url
+    config = expand_db_url(url)
+    config["credentials"]["reset"] = keep_session
+    return config
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     """The Tortoise config for a database URL (the same models on every backend)."""
     return {
-        "connections": {"default": with_pool_size(database_url)},
+        "connections": {"default": connection_config(database_url)},
         "apps": {
             APP_LABEL: {
                 "models": MODEL_MODULES,

@@ -32,12 +32,18 @@ POOL: dict[str, asyncpg.Pool] = {}
 SHOPIFY_SECRET = os.environ.get("BENCH_SHOPIFY_SECRET", "").encode()
 
 
+async def _keep_session(_: asyncpg.Connection) -> None:
+    return None
+
+
 @asynccontextmanager
 async def lifespan(_: Starlette) -> AsyncIterator[None]:
     POOL["db"] = await asyncpg.create_pool(
         os.environ["BENCH_DSN"],
         min_size=int(os.environ.get("BENCH_POOL", "20")),
         max_size=int(os.environ.get("BENCH_POOL", "20")),
+        # Like Ladder (api/db.py keep_session): no reset query on release.
+        reset=_keep_session,
     )
     yield
     await POOL["db"].close()

@@ -1,10 +1,10 @@
 """Database wiring: the pool size a PostgreSQL URL gets."""
 
-from api.db import tortoise_config
+from api.db import keep_session, tortoise_config, with_pool_size
 
 
 def _url(configured: str) -> str:
-    return str(tortoise_config(configured)["connections"]["default"])
+    return with_pool_size(configured)
 
 
 def test_postgres_pools_default_to_twenty_connections() -> None:
@@ -15,3 +15,11 @@ def test_postgres_pools_default_to_twenty_connections() -> None:
 def test_an_operators_pool_size_wins_and_sqlite_has_no_pool() -> None:
     assert _url("postgres://u@h/db?maxsize=7") == "postgres://u@h/db?maxsize=7"
     assert _url("sqlite://.ladder/ladder.sqlite3") == "sqlite://.ladder/ladder.sqlite3"
+
+
+def test_postgres_connections_skip_the_reset_round_trip() -> None:
+    connection = tortoise_config("postgres://u@h:5432/db")["connections"]["default"]
+    assert connection["credentials"]["reset"] is keep_session
+    assert int(connection["credentials"]["maxsize"]) == 20
+    sqlite = tortoise_config("sqlite://.ladder/ladder.sqlite3")["connections"]
+    assert sqlite["default"] == "sqlite://.ladder/ladder.sqlite3"
