@@ -8,6 +8,7 @@ from uuid import UUID
 
 from api.connections.errors import ConnectionErrorCode, PlatformConnectionError
 from api.connections.models import Connection
+from api.core import sql
 from api.core.clock import utc_now
 from api.core.crypto import Vault
 from api.platforms import Connector, PlatformName
@@ -62,9 +63,20 @@ async def connect(
 
 
 async def find(platform: PlatformName, shop_ref: str) -> Connection | None:
-    return await Connection.get_or_none(
-        platform=platform, shop_ref=shop_ref.strip().lower()
-    ).select_related("store")
+    """The shop's connection, with its store. Every webhook runs this:
+    hand-written SQL."""
+    row = await sql.fetch_one(
+        f"SELECT {sql.columns(Connection, 'c', 'c_')}, {sql.columns(Store, 's')}"  # noqa: S608 - column names from the models
+        " FROM connections c JOIN stores s ON s.id = c.store_id"
+        " WHERE c.platform = $1 AND c.shop_ref = $2",
+        platform,
+        shop_ref.strip().lower(),
+    )
+    if row is None:
+        return None
+    connection = sql.model_from(Connection, row, "c_")
+    connection.store = sql.model_from(Store, row)
+    return connection
 
 
 async def for_store(store: Store, platform: PlatformName) -> Connection | None:

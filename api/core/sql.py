@@ -5,12 +5,15 @@ directly costs 35-40 µs (`python -m bench.orm`). Paths that run on every
 request use these helpers with plain SQL. They share tortoise's pool, its
 current transaction and its statement log (so statement counts stay honest).
 
-SQL is written for PostgreSQL, with `$1, $2, ...` placeholders used in order;
-on SQLite they become `?` and UUIDs are passed as text, as tortoise stores them.
+SQL is written for PostgreSQL, with `$1, $2, ...` placeholders; on SQLite they
+become `?1, ?2, ...`, UUIDs and enums are passed as text (as tortoise stores
+them) and row locks (`locking`) are left out, as tortoise does.
 """
 
 import re
 from collections.abc import Mapping, Sequence
+from enum import Enum
+from functools import cache
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -18,7 +21,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.connection import get_connection
 from tortoise.models import Model
 
-_PLACEHOLDER = re.compile(r"\$\d+")
+_PLACEHOLDER = re.compile(r"\$(\d+)")
 M = TypeVar("M", bound=Model)
 
 
@@ -39,10 +42,29 @@ async def fetch_all(sql: str, *args: Any) -> Sequence[Mapping[str, Any]]:
         async with client.acquire_connection() as connection:
             client.log.debug("%s: %s", sql, args)
             return await connection.fetch(sql, *args)  # type: ignore[no-any-return]
-    values = [str(arg) if isinstance(arg, UUID) else arg for arg in args]
-    return await client.execute_query_dict(_PLACEHOLDER.sub("?", sql), values)
+    values = [_sqlite_value(arg) for arg in args]
+    return await client.execute_query_dict(_PLACEHOLDER.sub(r"?\1", sql), values)
 
 
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def is_postgres() -> bool:
+    return _client().capabilities.dialect == "postgres"
+
+
+def locking(clause: str = "FOR UPDATE") -> str:
+    """A row-lock clause to end a SELECT with; SQLite locks the whole database
+    for a write transaction and has none."""
+    return f" {clause}" if is_postgres() else ""
+
+
+@cache
 def columns(model: type[Model], table_alias: str, prefix: str = "") -> str:
     """The model's columns for a SELECT list, each named `prefix + column`."""
     return ", ".join(

@@ -10,6 +10,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from api.core import sql
 from api.core.clock import utc_now
 from api.customers import rules
 from api.customers.errors import CustomerNotFoundError
@@ -39,8 +40,15 @@ def active(store: Store) -> QuerySet[Customer]:
 
 
 async def get(store: Store, customer_id: UUID) -> Customer:
-    """One of the store's customers; another store's id is simply not found."""
-    customer = await active(store).get_or_none(id=customer_id)
+    """One of the store's customers; another store's id is simply not found.
+    Every storefront `me` runs this: hand-written SQL."""
+    row = await sql.fetch_one(
+        f"SELECT {sql.columns(Customer, 'c')} FROM customers c"  # noqa: S608 - column names from the model
+        " WHERE c.store_id = $1 AND c.id = $2 AND c.erased_at IS NULL",
+        store.id,
+        customer_id,
+    )
+    customer = sql.model_from(Customer, row) if row else None
     if customer is None:
         raise CustomerNotFoundError()
     return customer
@@ -56,12 +64,21 @@ async def _for_write(store: Store, customer_id: UUID) -> Customer:
 
 
 async def find_by_external_id(
-    store: Store, *, platform: Platform, external_id: str
+    store: Store, *, platform: Platform, external_id: str, lock: bool = False
 ) -> Customer | None:
-    return await active(store).get_or_none(
-        identities__platform=platform,
-        identities__external_id=external_id.strip(),
+    """The active customer with this platform id; `lock` locks the row until
+    the transaction ends. Every order runs this: hand-written SQL."""
+    row = await sql.fetch_one(
+        f"SELECT {sql.columns(Customer, 'c')} FROM customer_identities i"  # noqa: S608 - column names from the model
+        " JOIN customers c ON c.id = i.customer_id"
+        " WHERE i.store_id = $1 AND i.platform = $2 AND i.external_id = $3"
+        " AND c.store_id = $1 AND c.erased_at IS NULL"
+        + (sql.locking("FOR UPDATE OF c") if lock else ""),
+        store.id,
+        platform,
+        external_id.strip(),
     )
+    return sql.model_from(Customer, row) if row else None
 
 
 def search(

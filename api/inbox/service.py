@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 
 from api.connections import service as connections
 from api.connections.models import Connection
+from api.core import sql
 from api.core.clock import utc_now
 from api.core.errors import DomainError
 from api.inbox.models import WebhookDelivery
@@ -73,11 +74,7 @@ async def process(
     """
     try:
         async with in_transaction():
-            delivery = (
-                await WebhookDelivery.filter(id=delivery_id, processed_at__isnull=True)
-                .select_for_update(skip_locked=True)
-                .first()
-            )
+            delivery = await _claim(delivery_id)
             if delivery is None:  # done already, or being done by another worker
                 return True
             if connection is None:
@@ -114,6 +111,18 @@ async def process(
             last_error=f"{type(error).__name__}: {error}"[:500],
         )
         return False
+
+
+async def _claim(delivery_id: UUID) -> WebhookDelivery | None:
+    """The delivery, locked, unless done or being done (every webhook runs
+    this: hand-written SQL)."""
+    row = await sql.fetch_one(
+        f"SELECT {sql.columns(WebhookDelivery, 'd')} FROM webhook_deliveries d"  # noqa: S608 - column names from the model
+        " WHERE d.id = $1 AND d.processed_at IS NULL"
+        + sql.locking("FOR UPDATE SKIP LOCKED"),
+        delivery_id,
+    )
+    return sql.model_from(WebhookDelivery, row) if row else None
 
 
 def _retry_later(error: DomainError) -> bool:

@@ -14,6 +14,7 @@ from uuid import UUID
 from tortoise.expressions import Q
 from tortoise.functions import Sum
 
+from api.core import sql
 from api.core.clock import utc_now
 from api.customers.errors import CustomerNotFoundError
 from api.customers.models import Customer
@@ -37,15 +38,17 @@ class Source:
 
 
 async def lock_customer(store: Store, customer_id: UUID) -> Customer:
-    """The customer row, locked until the transaction ends (PostgreSQL)."""
-    customer = (
-        await Customer.filter(store_id=store.id, id=customer_id, erased_at__isnull=True)
-        .select_for_update()
-        .first()
+    """The customer row, locked until the transaction ends (PostgreSQL). Every
+    points change runs this: hand-written SQL."""
+    row = await sql.fetch_one(
+        f"SELECT {sql.columns(Customer, 'c')} FROM customers c"  # noqa: S608 - column names from the model
+        " WHERE c.store_id = $1 AND c.id = $2 AND c.erased_at IS NULL" + sql.locking(),
+        store.id,
+        customer_id,
     )
-    if customer is None:
+    if row is None:
         raise CustomerNotFoundError(field="customerId")
-    return customer
+    return sql.model_from(Customer, row)
 
 
 async def _open_lots(customer: Customer) -> list[PointsLot]:

@@ -12,6 +12,7 @@ from uuid import UUID
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from api.core import sql
 from api.core.clock import utc_now
 from api.customers import service as customers
 from api.customers.models import Customer, Platform
@@ -24,6 +25,7 @@ from api.orders import rules
 from api.orders.errors import OrderError, OrderErrorCode
 from api.orders.events import OrderEvent, OrderEventKind
 from api.orders.models import Order, OrderRefund, OrderStatus
+from api.program import snapshot
 from api.program.rules import RuleKind
 from api.rewards import service as rewards
 from api.stores.models import Store
@@ -52,8 +54,7 @@ async def ingest(store: Store, event: OrderEvent) -> IngestResult:
         occurred_at=event.occurred_at.astimezone(UTC),
         updated_at=event.updated_at.astimezone(UTC),
     )
-    customer_id = await _customer_for(store, event)
-    customer = await ledger.lock_customer(store, customer_id)
+    customer = await _customer_for(store, event)
     order, created = await _locked_order(store, customer, event)
     result = IngestResult(order=order, effects=["created"] if created else [])
     stale = not created and rules.is_stale(event, order.snapshot_at)
@@ -96,9 +97,19 @@ async def ingest(store: Store, event: OrderEvent) -> IngestResult:
     return result
 
 
-async def _customer_for(store: Store, event: OrderEvent) -> UUID:
-    """The customer an order belongs to: by platform id, else by email (guests),
-    else (refunds that name only the order) the customer of the known order."""
+async def _customer_for(store: Store, event: OrderEvent) -> Customer:
+    """The customer an order belongs to, locked: by platform id, else by email
+    (guests), else (refunds that name only the order) the customer of the known
+    order."""
+    found = await _known_customer_for(store, event)
+    if isinstance(found, Customer):
+        return found
+    return await ledger.lock_customer(store, found)
+
+
+async def _known_customer_for(store: Store, event: OrderEvent) -> Customer | UUID:
+    """The customer, locked, when found by platform id (one statement for a
+    returning buyer); otherwise the id of the one found or created."""
     ref = event.customer
     platform = Platform(ref.platform)
     if not (ref.external_id or ref.email):
@@ -115,10 +126,10 @@ async def _customer_for(store: Store, event: OrderEvent) -> UUID:
         return UUID(str(known.customer_id))
     if ref.external_id:
         found = await customers.find_by_external_id(
-            store, platform=platform, external_id=ref.external_id
+            store, platform=platform, external_id=ref.external_id, lock=True
         )
         if found is not None:
-            return found.id
+            return found
         changes = CustomerChanges({"email": ref.email} if ref.email else {})
         result = await customers.upsert(
             store, platform=platform, external_id=ref.external_id, changes=changes
@@ -144,8 +155,7 @@ async def _locked_order(
     store: Store, customer: Customer, event: OrderEvent
 ) -> tuple[Order, bool]:
     ref = event.order_ref.strip()
-    query = Order.filter(store_id=store.id, platform=event.platform, order_ref=ref)
-    order = await query.select_for_update().first()
+    order = await _lock_order(store, event.platform, ref)
     if order is not None:
         return order, False
     try:
@@ -166,10 +176,23 @@ async def _locked_order(
             )
         return order, True
     except IntegrityError:
-        winner = await query.select_for_update().first()
+        winner = await _lock_order(store, event.platform, ref)
         if winner is None:  # pragma: no cover - the conflicting row exists
             raise
         return winner, False
+
+
+async def _lock_order(store: Store, platform: str, ref: str) -> Order | None:
+    # Every order event runs this: hand-written SQL.
+    row = await sql.fetch_one(
+        f"SELECT {sql.columns(Order, 'o')} FROM orders o"  # noqa: S608 - column names from the model
+        " WHERE o.store_id = $1 AND o.platform = $2 AND o.order_ref = $3"
+        + sql.locking(),
+        store.id,
+        platform,
+        ref,
+    )
+    return sql.model_from(Order, row) if row else None
 
 
 async def _apply_snapshot(
@@ -202,8 +225,8 @@ async def _pay(
     order.paid_at = event.occurred_at
     if event.total_minor and not order.total_minor:
         order.total_minor = event.total_minor
-    # Read once: the tier multiplier and the tier evaluation below both need them.
-    store_tiers = await tiers.list_tiers(store)
+    # Read once: the earning and the tier evaluation below both need it.
+    programme = await snapshot.of(store)
     given = await earning.award(
         store,
         customer,
@@ -215,7 +238,7 @@ async def _pay(
         eligible_minor=max(order.eligible_minor - order.refunded_minor, 0),
         currency=order.currency,
         order_id=order.id,
-        store_tiers=store_tiers,
+        programme=programme,
     )
     order.points_earned = sum(t.points for t in given)
     result.points_earned = order.points_earned
@@ -226,7 +249,7 @@ async def _pay(
     await customer.save(update_fields=["paid_orders", "last_order_at", "updated_at"])
     await order.save()  # tier qualification reads paid orders
     note = f"order {order.name or order.order_ref} paid"
-    await tiers.evaluate(store, customer, note=note, store_tiers=store_tiers)
+    await tiers.evaluate(store, customer, note=note, store_tiers=list(programme.tiers))
     await ladder.recompute(store, customer, cause=note)
     return True
 

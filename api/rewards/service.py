@@ -9,6 +9,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
+from api.core import sql
 from api.core.clock import utc_now
 from api.ledger import service as ledger
 from api.ledger.errors import InsufficientPointsError
@@ -52,7 +53,14 @@ def catalogue(store: Store, *, available_at: datetime | None = None) -> Any:
 
 
 async def get_reward(store: Store, reward_id: UUID) -> Reward:
-    reward = await Reward.get_or_none(store_id=store.id, id=reward_id)
+    # Every redemption runs this: hand-written SQL.
+    row = await sql.fetch_one(
+        f"SELECT {sql.columns(Reward, 'r')} FROM rewards r"  # noqa: S608 - column names from the model
+        " WHERE r.store_id = $1 AND r.id = $2",
+        store.id,
+        reward_id,
+    )
+    reward = sql.model_from(Reward, row) if row else None
     if reward is None:
         raise RewardError(
             RewardErrorCode.NOT_FOUND, "No such reward.", field="rewardId"
