@@ -11,21 +11,15 @@ from api.customers.models import Customer
 from api.ledger import service as ledger
 from api.ledger.models import PointsTransaction, TransactionKind
 from api.program import rules as program_rules
-from api.program import service as program
+from api.program import snapshot
 from api.program.rules import RuleKind
 from api.stores.models import Store
-from api.tiers.models import Tier
 
 
-async def _tier_multiplier(
-    customer: Customer, store_tiers: list[Tier] | None
-) -> Decimal:
+def _tier_multiplier(customer: Customer, programme: snapshot.Programme) -> Decimal:
     if customer.tier_id is None:
         return Decimal(1)
-    if store_tiers is not None:
-        tier = next((t for t in store_tiers if t.id == customer.tier_id), None)
-    else:
-        tier = await Tier.get_or_none(store_id=customer.store_id, id=customer.tier_id)
+    tier = next((t for t in programme.tiers if t.id == customer.tier_id), None)
     return Decimal(tier.multiplier) if tier else Decimal(1)
 
 
@@ -41,18 +35,19 @@ async def award(
     currency: str | None = None,
     order_id: UUID | None = None,
     once_key: str | None = None,
-    store_tiers: list[Tier] | None = None,
+    programme: snapshot.Programme | None = None,
 ) -> list[PointsTransaction]:
     """Credit what the store's active rules of this kind give (customer locked).
 
     Each entry names its rule (and campaign); caps per rule and period apply.
     `once_key` makes an action pay out at most once (e.g. one birthday a year).
-    Callers already holding the store's tiers pass them (`store_tiers`).
+    Callers already holding the store's programme pass it (`programme`).
     """
-    multiplier = await _tier_multiplier(customer, store_tiers)
-    campaigns = await program.campaigns_at(store, at)
+    programme = programme or await snapshot.of(store)
+    multiplier = _tier_multiplier(customer, programme)
+    campaigns = programme.campaigns_at(at)
     given: list[PointsTransaction] = []
-    for rule in await program.active_rules(store, kind):
+    for rule in programme.rules_of(kind):
         awards = program_rules.awards_for(
             rule,
             at=at,

@@ -19,3 +19,13 @@ async def customer_and_store(
     if row is None:
         return None
     return int(row["cache_version"]), int(row["config_version"])
+
+
+async def of_store(store_id: UUID) -> int | None:
+    """The store's programme version; None where versions are not kept (SQLite)."""
+    if not sql.is_postgres():
+        return None
+    row = await sql.fetch_one(
+        "SELECT config_version FROM stores WHERE id = $1", store_id
+    )
+    return int(row["config_version"]) if row else None

@@ -1,0 +1,68 @@
+"""The store's programme (tiers, active rules and campaigns), read once per
+change rather than once per order.
+
+Every order reads the whole programme. It changes rarely, and every change
+moves the store's change version (migration 0008), so a process keeps the
+latest programme it read per store and serves it while the version it was
+read at is still current: one small read instead of three queries. On SQLite
+(no versions) it is read every time.
+
+The tiers are shared ORM rows: read them, never save them.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from cachetools import LRUCache
+
+from api.program import service as program
+from api.program.models import Campaign, EarningRule
+from api.program.rules import CampaignTerms, EarnRule, RuleKind
+from api.stores.models import Store
+from api.tiers.models import Tier
+from api.versions import service as versions
+
+
+@dataclass(frozen=True, slots=True)
+class Programme:
+    tiers: tuple[Tier, ...]  # by rank
+    rules: tuple[EarnRule, ...]  # active, oldest first
+    campaigns: tuple[CampaignTerms, ...]  # active
+
+    def rules_of(self, kind: RuleKind) -> list[EarnRule]:
+        return [rule for rule in self.rules if rule.kind is kind]
+
+    def campaigns_at(self, at: datetime) -> list[CampaignTerms]:
+        return [c for c in self.campaigns if c.starts_at <= at < c.ends_at]
+
+
+_latest: LRUCache[UUID, tuple[int, Programme]] = LRUCache(maxsize=1024)
+
+
+async def of(store: Store) -> Programme:
+    """The store's programme as it is now."""
+    version = await versions.of_store(store.id)
+    if version is not None:
+        cached = _latest.get(store.id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+    programme = await _read(store)
+    # Kept only if nothing changed while reading: then it is the programme at
+    # `version`, and a later change moves the version past it.
+    if version is not None and await versions.of_store(store.id) == version:
+        _latest[store.id] = (version, programme)
+    return programme
+
+
+async def _read(store: Store) -> Programme:
+    tiers = await Tier.filter(store_id=store.id).order_by("rank")
+    rules = await EarningRule.filter(store_id=store.id, active=True).order_by(
+        "created_at"
+    )
+    campaigns = await Campaign.filter(store_id=store.id, active=True)
+    return Programme(
+        tiers=tuple(tiers),
+        rules=tuple(program.as_rule(r) for r in rules),
+        campaigns=tuple(program.as_terms(c) for c in campaigns),
+    )

@@ -1,0 +1,63 @@
+"""The programme snapshot (api/program/snapshot.py): read once per change,
+and every change is seen by the very next order."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from api.core.clock import utc_now
+from api.program import service as program
+from api.program import snapshot
+from api.program.models import EarningRule
+from api.stores.service import IssuedKeys
+from tests.factories.customers import make_customer
+from tests.factories.program import ingest, make_spend_rule, make_tier, order_event
+from tests.graphql import count_queries
+
+
+async def test_each_programme_change_is_seen_by_the_next_order(
+    store: IssuedKeys,
+) -> None:
+    s = store.store
+    rule = await make_spend_rule(s, per_unit="1")
+    await make_customer(s)
+    earned = []
+
+    async def pay(ref: str) -> None:
+        result = await ingest(s, order_event(ref=ref, amount=10_000))
+        earned.append(result.points_earned)
+
+    await pay("o-1")
+    await pay("o-2")  # unchanged programme
+    await EarningRule.filter(id=rule.id).update(points_per_unit=Decimal(3))
+    await pay("o-3")
+    await program.save_campaign(
+        s,
+        program.CampaignFields(
+            name="Double",
+            starts_at=utc_now() - timedelta(days=1),
+            ends_at=utc_now() + timedelta(days=1),
+            multiplier=Decimal(2),
+        ),
+    )
+    await pay("o-4")
+    await make_tier(s, "Gold", 0, 0, multiplier="2")
+    await pay("o-5")  # joins Gold with this order: the multiplier counts from the next
+    await pay("o-6")
+    assert earned == [100, 100, 300, 600, 600, 1200]
+
+
+@pytest.mark.postgres
+async def test_an_unchanged_programme_is_read_once(store: IssuedKeys) -> None:
+    s = store.store
+    await make_spend_rule(s)
+    await make_tier(s, "Member", 0, 0)
+    first = await snapshot.of(s)
+    with count_queries() as counter:
+        again = await snapshot.of(s)
+    assert again is first
+    assert counter.count == 1  # the version
+    await make_tier(s, "Gold", 1, 100)
+    changed = await snapshot.of(s)
+    assert [t.name for t in changed.tiers] == ["Member", "Gold"]
