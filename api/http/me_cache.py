@@ -86,7 +86,7 @@ class MeCache:
             self._documents[document] = only_me
         if not only_me:
             return None
-        window = int(now.timestamp()) // self.seconds
+        window, as_of = window_of(principal.customer_id, now, self.seconds)
         return Plan(
             key=(
                 principal.store.id,
@@ -101,7 +101,7 @@ class MeCache:
             store_id=principal.store.id,
             customer_id=principal.customer_id,
             window=window,
-            as_of=datetime.fromtimestamp(window * self.seconds, UTC),
+            as_of=as_of,
         )
 
     def get(self, plan: Plan, versions: tuple[int, int]) -> dict[str, Any] | None:
@@ -115,6 +115,15 @@ class MeCache:
         if size > self._answers.maxsize:
             return
         self._answers[plan.key] = _Entry(versions, plan.window, data, size)
+
+
+def window_of(customer_id: UUID, now: datetime, seconds: int) -> tuple[int, datetime]:
+    """The shopper's window at `now`, and its start. Each shopper's windows are
+    offset by a share of `seconds` drawn from their id, so answers do not all
+    expire (and get recomputed) at the same instant."""
+    offset = customer_id.int % seconds
+    window = (int(now.timestamp()) + offset) // seconds
+    return window, datetime.fromtimestamp(window * seconds - offset, UTC)
 
 
 def _asks_only_me(query: str, operation_name: str | None) -> bool:

@@ -5,17 +5,20 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 import time_machine
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from tortoise.transactions import in_transaction
 
 from api.app import create_app
 from api.core.clock import utc_now
 from api.customers import service as customers
-from api.customers.models import Platform
+from api.http.me_cache import window_of
 from api.ledger import service as ledger
 from api.orders.events import OrderEventKind
 from api.program import service as program
@@ -41,8 +44,8 @@ ME = """{ me { pointsBalance pointsPending stage isLapsed tier { name }
 # The cache compares versions kept by PostgreSQL triggers (migration 0008).
 pytestmark = pytest.mark.postgres
 HEADER = "x-ladder-cache"
-# Aligned on the cache's window, so as-of-the-window and now agree.
 START = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
+SECONDS = Settings.model_fields["me_cache_seconds"].default
 
 
 async def _me(
@@ -76,6 +79,12 @@ async def uncached(
         ) as c,
     ):
         yield c
+
+
+def _window_start(customer_id: UUID) -> datetime:
+    """The start of the shopper's first cache window after START."""
+    _, start = window_of(customer_id, START, SECONDS)
+    return start + timedelta(seconds=SECONDS)
 
 
 def _token(keys: IssuedKeys, customer_id: Any) -> str:
@@ -154,11 +163,12 @@ async def test_the_window_moves_on_and_time_is_as_of_its_start(
     client: httpx.AsyncClient, store: IssuedKeys
 ) -> None:
     ada = await make_customer(store.store)
-    with time_machine.travel(START + timedelta(seconds=3), tick=False):
+    start = _window_start(ada.id)
+    with time_machine.travel(start + timedelta(seconds=3), tick=False):
         token = _token(store, ada.id)
         first = await _me(client, store, token)
         again = await _me(client, store, token)
-    with time_machine.travel(START + timedelta(seconds=11), tick=False):
+    with time_machine.travel(start + timedelta(seconds=11), tick=False):
         later = await _me(client, store, token)
     assert [r.headers[HEADER] for r in (first, again, later)] == ["miss", "hit", "miss"]
 
@@ -170,18 +180,16 @@ async def test_within_a_window_the_answer_is_as_of_its_start(
     next window, hit or miss, so a hit is never older than a miss would be."""
     s = store.store
     await program.update_settings(s, {"lapse_days": 30})
-    with time_machine.travel(START - timedelta(days=30) + timedelta(seconds=5)):
+    ada = await make_customer(s, external_id="cust-1")
+    start = _window_start(ada.id)
+    with time_machine.travel(start - timedelta(days=30) + timedelta(seconds=5)):
         await ingest(s, order_event(ref="o-1", customer="cust-1", at=utc_now()))
-    ada = await customers.find_by_external_id(
-        s, platform=Platform.CUSTOM, external_id="cust-1"
-    )
-    assert ada is not None
-    with time_machine.travel(START, tick=False):
+    with time_machine.travel(start, tick=False):
         token = _token(store, ada.id)
         fresh_at_start = await _me(uncached, store, token)
-    with time_machine.travel(START + timedelta(seconds=7), tick=False):
+    with time_machine.travel(start + timedelta(seconds=7), tick=False):
         cached = await _me(client, store, token)
-    with time_machine.travel(START + timedelta(seconds=10), tick=False):
+    with time_machine.travel(start + timedelta(seconds=10), tick=False):
         next_window = await _me(client, store, token)
     assert cached.headers[HEADER] == "miss"
     assert fresh_at_start.json()["data"]["me"]["isLapsed"] is False
@@ -241,15 +249,16 @@ async def test_cached_answers_equal_fresh_ones_through_any_sequence_of_writes(
     cached app must answer exactly as the app without a cache."""
     s = store.store
     rng = random.Random(20261123)
+    shoppers = [
+        await make_customer(s, external_id=f"c{i}", email=f"c{i}@example.com")
+        for i in range(3)
+    ]
+    with time_machine.travel(START - timedelta(days=1)):
+        tokens = {c.id: _token(store, c.id) for c in shoppers}
     now = START
     with time_machine.travel(now, tick=False) as clock:
         await make_spend_rule(s)
         await make_tier(s, "Silver", 1, 50)
-        shoppers = [
-            await make_customer(s, external_id=f"c{i}", email=f"c{i}@example.com")
-            for i in range(3)
-        ]
-        tokens = {c.id: _token(store, c.id) for c in shoppers}
         reward = await make_reward(s, cost=20)
         counter = 0
 
@@ -314,7 +323,7 @@ async def test_cached_answers_equal_fresh_ones_through_any_sequence_of_writes(
 
         async def time_passes() -> None:
             nonlocal now
-            now += timedelta(seconds=10 * rng.choice([1, 6, 360, 8640]))
+            now += timedelta(seconds=rng.choice([3, 10, 60, 3600, 86400]))
             clock.move_to(now)
 
         writes: list[Callable[[], Awaitable[None]]] = [
@@ -332,7 +341,30 @@ async def test_cached_answers_equal_fresh_ones_through_any_sequence_of_writes(
                 await rng.choice(writes)()
             for shopper in shoppers:
                 cached = await _me(client, store, tokens[shopper.id])
+                # The reference, computed as of the start of the shopper's window.
+                clock.move_to(window_of(shopper.id, now, SECONDS)[1])
                 fresh = await _me(uncached, store, tokens[shopper.id])
+                clock.move_to(now)
                 assert cached.json() == fresh.json(), f"step {step}"
                 hits += cached.headers[HEADER] == "hit"
     assert hits > 20, "the sequence must exercise hits, not only misses"
+
+
+@given(
+    customer=st.uuids(),
+    now=st.datetimes(
+        min_value=datetime(2020, 1, 1),  # noqa: DTZ001 - hypothesis wants naive bounds
+        max_value=datetime(2040, 1, 1),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    ),
+    seconds=st.integers(min_value=1, max_value=3600),
+)
+def test_a_window_holds_now_and_starts_where_it_turns(
+    customer: UUID, now: datetime, seconds: int
+) -> None:
+    window, start = window_of(customer, now, seconds)
+    assert start <= now < start + timedelta(seconds=seconds)
+    assert start.microsecond == 0
+    assert window_of(customer, start, seconds) == (window, start)
+    before = start - timedelta(microseconds=1)
+    assert window_of(customer, before, seconds)[0] == window - 1
