@@ -9,6 +9,14 @@ first run, starts Ladder and the control (bench/control.py) as one uvicorn
 worker each, and runs the scenarios with the two sides interleaved (A B, then
 B A, ...). Each figure is the median over rounds; ratios are per round, then
 the median. Results: bench/results/latest.json and a table on stdout.
+
+The memory soak is opt-in: at Ladder's `me` rate on two cores (170 to 360
+req/s, the `me` cache included) its 100,000 requests take 5 to 10 minutes:
+
+    .venv/bin/python -m bench --scenarios soak          # --soak-requests 100000
+
+It sends storefront `me` requests to Ladder alone in 10 chunks and reads the
+worker's RSS after each (issue #6: under 250 MB, no growth).
 """
 
 import argparse
@@ -55,6 +63,8 @@ REDEEM_MUTATION = (
     "mutation($input: RewardRedeemInput!) { rewardRedeem(input: $input) {"
     " redemption { code } pointsBalance userErrors { code } } }"
 )
+# Ladder marks storefront `me` answers "hit" or "miss" (api/http/me_cache.py).
+CACHE_HEADER = "x-ladder-cache"
 GRAPHQL_HEADERS = {
     "content-type": "application/json",
     "accept": "application/graphql-response+json",
@@ -82,6 +92,7 @@ class Bench:
     dsn: str
     ladder: servers.Server
     control: servers.Server
+    url: str
     results: dict[str, Any] = field(default_factory=dict)
 
     def gql(
@@ -105,6 +116,7 @@ class Bench:
         seconds: float | None = None,
         count: int | None = None,
         check: Callable[[bytes], bool] | None = None,
+        count_header: str | None = None,
     ) -> Sample:
         cpu = server.cpu_seconds()
         result = await load.run(
@@ -114,6 +126,7 @@ class Bench:
             seconds=seconds,
             count=count,
             keep_bodies=check is not None,
+            count_header=count_header,
         )
         cpu = server.cpu_seconds() - cpu
         wrong = sum(1 for body in result.bodies if check and not check(body))
@@ -129,7 +142,10 @@ class Bench:
             cpu_ms=cpu * 1000 / max(result.requests, 1),
             requests=result.requests,
             statuses={str(k): v for k, v in result.statuses.items()},
-            extra={"socket_errors": result.socket_errors},
+            extra={
+                "socket_errors": result.socket_errors,
+                "header_values": dict(result.header_values),
+            },
         )
 
     async def paired(
@@ -155,6 +171,7 @@ class Bench:
                         connections=connections,
                         seconds=self.args.seconds,
                         check=check[side],
+                        count_header=CACHE_HEADER,
                     )
                 )
         ratios = [
@@ -186,6 +203,12 @@ def _summary(samples: dict[str, list[Sample]]) -> dict[str, Any]:
             "requests": sum(s.requests for s in runs),
             "statuses": _add_statuses(s.statuses for s in runs),
         }
+        cache = _add_statuses(s.extra.get("header_values", {}) for s in runs)
+        if cache:  # Ladder's `me` cache: how many answers were hits
+            out[side]["cache"] = cache
+            out[side]["cache_hit_ratio"] = round(
+                cache.get("hit", 0) / max(sum(cache.values()), 1), 3
+            )
     return out
 
 
@@ -199,9 +222,11 @@ def _add_statuses(parts: Any) -> dict[str, int]:
 
 def _progress(name: str, result: dict[str, Any]) -> None:
     ladder = result.get("ladder", {})
+    hits = ladder.get("cache_hit_ratio")
     console.print(
         f"[bold]{name}[/]: ratio {result.get('ratio', float('nan')):.3f}"
         f"  Ladder {ladder.get('per_second', 0)}/s p99 {ladder.get('p99_ms')} ms"
+        + (f"  me cache hits {hits:.0%}" if hits is not None else "")
     )
 
 
@@ -224,8 +249,9 @@ def _cycle(items: list[bytes]) -> Callable[[], Iterator[bytes]]:
 # --- scenarios -------------------------------------------------------------
 
 
-async def scenario_me(bench: Bench) -> None:
-    """(1) Storefront `me` with a publishable key and a customer token."""
+async def _shoppers(bench: Bench) -> list[dict[str, str]]:
+    """The headers of 1,000 storefront shoppers (random buyers, seed 1): the
+    publishable key and each one's customer token."""
     seeded = bench.seeded
     conn = await asyncpg.connect(bench.dsn)
     try:
@@ -247,23 +273,40 @@ async def scenario_me(bench: Bench) -> None:
         for _ in range(1000)
     ]
     auth = {"authorization": f"Bearer {seeded.publishable_key}"}
-    ladder = [
-        bench.gql(ME_QUERY, None, **auth, **{"x-ladder-customer-token": t})
-        for t in tokens
-    ]
+    return [auth | {"x-ladder-customer-token": t} for t in tokens]
+
+
+def _ladder_me(bench: Bench, shoppers: list[dict[str, str]]) -> list[bytes]:
+    return [bench.gql(ME_QUERY, None, **headers) for headers in shoppers]
+
+
+async def scenario_me(bench: Bench) -> None:
+    """(1) Storefront `me` with a publishable key and a customer token."""
+    await _me_against(bench, "me", bench.ladder)
+
+
+async def scenario_me_uncached(bench: Bench) -> None:
+    """(1b) The same, from a Ladder whose `me` cache is off: every answer is
+    computed (what a shopper's first visit in a window costs)."""
+    env = _ladder_env(bench.url, bench.args.pool) | {"LADDER_ME_CACHE_SECONDS": "0"}
+    uncached = _start_ladder("ladder-uncached", env)
+    try:
+        await _me_against(bench, "me_uncached", uncached)
+    finally:
+        uncached.stop()
+
+
+async def _me_against(bench: Bench, name: str, server: servers.Server) -> None:
+    shoppers = await _shoppers(bench)
+    ladder = _ladder_me(bench, shoppers)
     control = [
-        load.request(
-            "POST",
-            "/me",
-            headers=auth | {"x-ladder-customer-token": t},
-            port=bench.control.port,
-        )
-        for t in tokens
+        load.request("POST", "/me", headers=headers, port=bench.control.port)
+        for headers in shoppers
     ]
     await bench.paired(
-        "me",
+        name,
         {
-            "ladder": (bench.ladder, _cycle(ladder)),
+            "ladder": (server, _cycle(ladder)),
             "control": (bench.control, _cycle(control)),
         },
         connections=32,
@@ -582,22 +625,136 @@ async def scenario_backfill(bench: Bench) -> None:
     console.print(f"[bold]backfill[/]: {result['orders_per_second']} orders/s")
 
 
+SOAK_CHUNKS = 10
+SOAK_WARMUP_CHUNKS = 2
+SOAK_CONNECTIONS = 32
+SOAK_RSS_LIMIT_MB = 250.0
+# 5 MB over the 80,000 requests after warm-up is ~65 bytes per request: less
+# than one leaked small object (a dict or a short string) per request, while
+# allocator noise between chunks stays around a megabyte or two.
+SOAK_GROWTH_LIMIT_MB = 5.0
+
+
+async def scenario_soak(bench: Bench) -> None:
+    """(8) Memory soak (opt-in): `--soak-requests` storefront `me` requests
+    (100,000 by default, the same 1,000 shoppers as `me`) to Ladder alone over
+    32 connections, in 10 equal chunks, Ladder's RSS read after each. Growth is
+    counted from the end of chunk 2, once caches and pool connections are warm."""
+    total = bench.args.soak_requests
+    if total < SOAK_CHUNKS:
+        raise SystemExit(f"--soak-requests must be at least {SOAK_CHUNKS}")
+    stream = _cycle(_ladder_me(bench, await _shoppers(bench)))()
+
+    def requests() -> Iterator[bytes]:
+        return stream  # one stream: the shoppers keep rotating across chunks
+
+    server = bench.ladder
+    rss_start = server.rss_mb()
+    chunks: list[dict[str, Any]] = []
+    for n in range(SOAK_CHUNKS):
+        size = total // SOAK_CHUNKS + (1 if n < total % SOAK_CHUNKS else 0)
+        sample = await bench.measure(
+            server,
+            requests,
+            connections=SOAK_CONNECTIONS,
+            count=size,
+            check=_me_ok,
+            count_header=CACHE_HEADER,
+        )
+        cache = sample.extra["header_values"]
+        chunk = {
+            "requests": sample.requests,
+            "per_second": round(sample.per_second, 1),
+            "p50_ms": round(sample.p50_ms, 2),
+            "p99_ms": round(sample.p99_ms, 2),
+            "cpu_ms_per_request": round(sample.cpu_ms, 3),
+            "rss_mb": round(server.rss_mb(), 1),
+            "statuses": sample.statuses,
+            "socket_errors": sample.extra["socket_errors"],
+            "cache": cache,
+            "cache_hit_ratio": _hit_ratio(cache),
+        }
+        chunks.append(chunk)
+        console.print(
+            f"  soak chunk {n + 1}/{SOAK_CHUNKS}: {chunk['per_second']}/s,"
+            f" RSS {chunk['rss_mb']} MB, {_counts(chunk['statuses'])}"
+            + (f", cache {_counts(cache)}" if cache else "")
+        )
+    rss = [c["rss_mb"] for c in chunks]
+    baseline = rss[SOAK_WARMUP_CHUNKS - 1]
+    growth = round(rss[-1] - baseline, 1)
+    # A leak grows about as much in the second half as in the first; the tail
+    # of a warm-up does not.
+    growth_second_half = round(rss[-1] - rss[SOAK_CHUNKS // 2 - 1], 1)
+    peak = round(max(server.peak_rss_mb(), *rss), 1)
+    cache_total = _add_statuses(c["cache"] for c in chunks)
+    bench.results["soak"] = {
+        "requests_planned": total,
+        "requests": sum(c["requests"] for c in chunks),
+        "connections": SOAK_CONNECTIONS,
+        "chunks": chunks,
+        "statuses": _add_statuses(c["statuses"] for c in chunks),
+        "socket_errors": sum(c["socket_errors"] for c in chunks),
+        "rss_mb_start": round(rss_start, 1),
+        "rss_mb_after_warmup": baseline,
+        "rss_mb_end": rss[-1],
+        "rss_mb_peak": peak,
+        "rss_mb_peak_meaning": "VmHWM: the worker's highest RSS since it started",
+        "growth_mb": growth,
+        "growth_meaning": f"RSS after chunk {SOAK_CHUNKS} - RSS after chunk"
+        f" {SOAK_WARMUP_CHUNKS} (warm-up)",
+        "growth_mb_second_half": growth_second_half,
+        "rss_limit_mb": SOAK_RSS_LIMIT_MB,
+        "growth_limit_mb": SOAK_GROWTH_LIMIT_MB,
+        "rss_ok": peak < SOAK_RSS_LIMIT_MB,
+        "growth_ok": growth < SOAK_GROWTH_LIMIT_MB,
+        "cache": cache_total,
+        "cache_hit_ratio": _hit_ratio(cache_total),
+    }
+    console.print(
+        f"[bold]soak[/]: RSS {rss_start:.1f} -> {rss[-1]} MB (peak {peak}),"
+        f" growth after warm-up {growth:+} MB"
+    )
+
+
+def _me_ok(body: bytes) -> bool:
+    """A storefront `me` answer: no errors and the signed-in shopper's data."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    if "errors" in data or not isinstance(data.get("data"), dict):
+        return False
+    me = data["data"].get("me")
+    return isinstance(me, dict) and isinstance(me.get("pointsBalance"), int)
+
+
+def _hit_ratio(cache: dict[str, int]) -> float | None:
+    """hit / (hit + miss) of the cache header, None when no answer carried it."""
+    hits, misses = cache.get("hit", 0), cache.get("miss", 0)
+    return round(hits / (hits + misses), 3) if hits + misses else None
+
+
 SCENARIOS = {
     "me": scenario_me,
+    "me_uncached": scenario_me_uncached,
     "list": scenario_list,
     "search": scenario_search,
     "redeem": scenario_redeem,
     "webhooks": scenario_webhooks,
     "hostile": scenario_hostile,
     "backfill": scenario_backfill,
+    "soak": scenario_soak,
 }
+# Run only when named in --scenarios (too long for every `make bench`).
+OPT_IN = {"soak"}
 
 
 # --- run -------------------------------------------------------------------
 
 
-def _servers(url: str, pool: int) -> tuple[servers.Server, servers.Server]:
-    ladder_env = {
+def _ladder_env(url: str, pool: int) -> dict[str, str]:
+    return {
         "LADDER_ENVIRONMENT": "production",
         "LADDER_DATABASE_URL": f"{url}?minsize={pool}&maxsize={pool}",
         "LADDER_SECRET_KEY": seed.SECRET_KEY,
@@ -607,9 +764,16 @@ def _servers(url: str, pool: int) -> tuple[servers.Server, servers.Server]:
         "LADDER_RATE_LIMIT_PER_MINUTE": "0",
         "LADDER_MAINTENANCE_INTERVAL_SECONDS": "0",
     }
-    ladder = servers.start(
-        "ladder", "bench.ladder_app:app", ladder_env, ready_path="/readyz", factory=True
+
+
+def _start_ladder(name: str, env: dict[str, str]) -> servers.Server:
+    return servers.start(
+        name, "bench.ladder_app:app", env, ready_path="/readyz", factory=True
     )
+
+
+def _servers(url: str, pool: int) -> tuple[servers.Server, servers.Server]:
+    ladder = _start_ladder("ladder", _ladder_env(url, pool))
     control_env = {
         "BENCH_DSN": seed.asyncpg_url(url),
         "BENCH_SHOPIFY_SECRET": seed.SHOPIFY_SECRET,
@@ -639,7 +803,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     )
     url = seed.database_url(args.database, args.name)
     ladder, control = _servers(url, args.pool)
-    bench = Bench(args, seeded, seed.asyncpg_url(url), ladder, control)
+    bench = Bench(args, seeded, seed.asyncpg_url(url), ladder, control, url)
     memory: dict[str, Any] = {"ladder_rss_mb_start": round(ladder.rss_mb(), 1)}
     try:
         for name in args.scenarios.split(","):
@@ -677,21 +841,95 @@ def _table(report: dict[str, Any]) -> Table:
         "ratio",
         "Ladder p50/p99 ms",
         "Ladder CPU ms/req",
+        "me cache hits",
     ):
         table.add_column(column)
     for name, result in report["scenarios"].items():
         if "ladder" not in result:
             continue
         ladder, control = result["ladder"], result["control"]
+        hits = ladder.get("cache_hit_ratio")
         table.add_row(
             name,
             f"{ladder['per_second']}/s",
             f"{control['per_second']}/s",
-            f"{result['ratio']:.2f}",
+            f"{result['ratio']:.3f}",
             f"{ladder['p50_ms']} / {ladder['p99_ms']}",
             f"{ladder['cpu_ms_per_request']}",
+            "" if hits is None else f"{hits:.0%}",
         )
     return table
+
+
+def _soak_table(soak: dict[str, Any]) -> Table:
+    table = Table(
+        title=f"Soak: Ladder `me`, {soak['requests']:,} requests over"
+        f" {soak['connections']} connections",
+        caption=f"RSS at start {soak['rss_mb_start']} MB; * warm-up (growth is"
+        f" counted from the end of chunk {SOAK_WARMUP_CHUNKS}); CPU ms per request",
+    )
+    for column in (
+        "chunk",
+        "req/s",
+        "p50/p99 ms",
+        "CPU ms",
+        "RSS MB",
+        "statuses",
+        "cache hit",
+    ):
+        table.add_column(column)
+    for n, chunk in enumerate(soak["chunks"], 1):
+        statuses = _counts(chunk["statuses"])
+        if chunk["socket_errors"]:
+            statuses += f" ({chunk['socket_errors']} socket errors)"
+        ratio = chunk["cache_hit_ratio"]
+        table.add_row(
+            f"{n}" + ("*" if n <= SOAK_WARMUP_CHUNKS else ""),
+            f"{chunk['per_second']}",
+            f"{chunk['p50_ms']:.1f} / {chunk['p99_ms']:.1f}",
+            f"{chunk['cpu_ms_per_request']}",
+            f"{chunk['rss_mb']}",
+            statuses,
+            "no header" if ratio is None else f"{ratio:.1%}",
+        )
+    return table
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key}: {n:,}" for key, n in counts.items())
+
+
+def _soak_verdict(soak: dict[str, Any]) -> list[str]:
+    def mark(ok: bool) -> str:
+        return "[green]MET[/]" if ok else "[red]NOT MET[/]"
+
+    requests = sum(c["requests"] for c in soak["chunks"][SOAK_WARMUP_CHUNKS:])
+    lines = [
+        f"soak RSS MB: start {soak['rss_mb_start']}, after warm-up"
+        f" {soak['rss_mb_after_warmup']}, end {soak['rss_mb_end']},"
+        f" peak {soak['rss_mb_peak']} (VmHWM)",
+        f"soak growth over the second half (chunks {SOAK_CHUNKS // 2 + 1}"
+        f"-{SOAK_CHUNKS}): {soak['growth_mb_second_half']:+} MB",
+        f"soak peak RSS < {soak['rss_limit_mb']:g} MB: {mark(soak['rss_ok'])}"
+        f" ({soak['rss_mb_peak']} MB)",
+        f"soak growth after warm-up < {soak['growth_limit_mb']:g} MB:"
+        f" {mark(soak['growth_ok'])} ({soak['growth_mb']:+} MB over"
+        f" {requests:,} requests)",
+    ]
+    if soak["requests"] != soak["requests_planned"]:
+        lines.append(
+            f"soak: [red]{soak['requests']:,} of {soak['requests_planned']:,}"
+            f" requests answered[/] ({soak['socket_errors']} socket errors)"
+        )
+    ratio = soak["cache_hit_ratio"]
+    if soak["cache"]:
+        lines.append(
+            f"soak {CACHE_HEADER}: {json.dumps(soak['cache'])}"
+            + (f", hit ratio {ratio:.1%}" if ratio is not None else "")
+        )
+    else:
+        lines.append(f"soak {CACHE_HEADER}: header absent")
+    return lines
 
 
 def cli() -> None:
@@ -717,13 +955,30 @@ def cli() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--webhook-orders", type=int, default=1000)
     parser.add_argument("--backfill-orders", type=int, default=5000)
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument(
+        "--soak-requests",
+        type=int,
+        default=100_000,
+        help="Requests in the (opt-in) soak scenario, sent in 10 chunks.",
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(name for name in SCENARIOS if name not in OPT_IN),
+        help=f"Comma-separated, from: {', '.join(SCENARIOS)}"
+        f" ({', '.join(sorted(OPT_IN))} only when named).",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args()
     report = asyncio.run(main(args))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
-    console.print(_table(report))
+    if any("ladder" in result for result in report["scenarios"].values()):
+        console.print(_table(report))
+    if "soak" in report["scenarios"]:
+        soak = report["scenarios"]["soak"]
+        console.print(_soak_table(soak))
+        for line in _soak_verdict(soak):
+            console.print(line)
     console.print(f"hostile: {json.dumps(report['scenarios'].get('hostile', {}))}")
     console.print(f"memory: {json.dumps(report['memory'])}")
     console.print(f"written to {args.out}")

@@ -35,6 +35,9 @@ class Result:
     statuses: Counter[int] = field(default_factory=Counter)
     bodies: list[bytes] = field(default_factory=list)
     socket_errors: int = 0
+    # Values of the response header named by `run(count_header=...)`, counted;
+    # answers without that header are not counted.
+    header_values: Counter[str] = field(default_factory=Counter)
 
     @property
     def requests(self) -> int:
@@ -68,11 +71,15 @@ class Result:
         return statistics.fmean(self.latencies) * 1000 if self.latencies else 0.0
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+async def _read_response(
+    reader: asyncio.StreamReader, header: bytes | None = None
+) -> tuple[int, bytes, bytes | None]:
+    """Status, body, and the value of `header` (lower-case name) if present."""
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     length = 0
     chunked = False
+    found = None
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
         name = name.strip().lower()
@@ -80,14 +87,16 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
             length = int(value)
         elif name == b"transfer-encoding" and b"chunked" in value.lower():
             chunked = True
+        elif name == header:
+            found = value.strip()
     if not chunked:
-        return status, await reader.readexactly(length)
+        return status, await reader.readexactly(length), found
     body = b""
     while True:
         size = int((await reader.readuntil(b"\r\n")).strip(), 16)
         chunk = await reader.readexactly(size + 2)
         if size == 0:
-            return status, body
+            return status, body, found
         body += chunk[:-2]
 
 
@@ -99,10 +108,14 @@ async def run(
     seconds: float | None = None,
     count: int | None = None,
     keep_bodies: bool = False,
+    count_header: str | None = None,
 ) -> Result:
     """Send requests from `requests()` over `connections` keep-alive sockets
-    until `seconds` pass or `count` requests are done (one must be given)."""
+    until `seconds` pass or `count` requests are done (one must be given).
+    With `count_header`, the values of that response header are counted in
+    `Result.header_values`."""
     assert seconds is not None or count is not None
+    header = count_header.lower().encode() if count_header else None
     result = Result(seconds=0.0)
     source = requests()
     issued = itertools.count()
@@ -122,7 +135,7 @@ async def run(
                 sent = time.perf_counter()
                 try:
                     writer.write(payload)
-                    status, body = await _read_response(reader)
+                    status, body, value = await _read_response(reader, header)
                 except (OSError, asyncio.IncompleteReadError):
                     result.socket_errors += 1
                     writer.close()
@@ -132,6 +145,8 @@ async def run(
                 result.statuses[status] += 1
                 if keep_bodies:
                     result.bodies.append(body)
+                if value is not None:
+                    result.header_values[value.decode("latin-1").lower()] += 1
         finally:
             writer.close()
 

@@ -36,8 +36,16 @@ class Server:
         return (int(utime) + int(stime)) / CLOCK_TICKS
 
     def rss_mb(self) -> float:
+        """Resident memory now."""
+        return self._status_mb("VmRSS:")
+
+    def peak_rss_mb(self) -> float:
+        """The highest resident memory since the process started (VmHWM)."""
+        return self._status_mb("VmHWM:")
+
+    def _status_mb(self, key: str) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(key):
                 return int(line.split()[1]) / 1024
         return float("nan")
 
