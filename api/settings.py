@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     # about the shopper or the programme has changed (api/http/me_cache.py);
     # clock-dependent parts are worked out as of the start of this window.
     # 0 switches the cache off; it is always off on SQLite (no triggers there).
-    me_cache_seconds: int = Field(default=10, ge=0)
+    me_cache_seconds: int = Field(default=60, ge=0)
     me_cache_megabytes: int = Field(default=32, ge=1)
 
     http_timeout_seconds: float = 10.0

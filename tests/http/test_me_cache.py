@@ -168,7 +168,7 @@ async def test_the_window_moves_on_and_time_is_as_of_its_start(
         token = _token(store, ada.id)
         first = await _me(client, store, token)
         again = await _me(client, store, token)
-    with time_machine.travel(start + timedelta(seconds=11), tick=False):
+    with time_machine.travel(start + timedelta(seconds=SECONDS + 1), tick=False):
         later = await _me(client, store, token)
     assert [r.headers[HEADER] for r in (first, again, later)] == ["miss", "hit", "miss"]
 
@@ -189,7 +189,7 @@ async def test_within_a_window_the_answer_is_as_of_its_start(
         fresh_at_start = await _me(uncached, store, token)
     with time_machine.travel(start + timedelta(seconds=7), tick=False):
         cached = await _me(client, store, token)
-    with time_machine.travel(start + timedelta(seconds=10), tick=False):
+    with time_machine.travel(start + timedelta(seconds=SECONDS), tick=False):
         next_window = await _me(client, store, token)
     assert cached.headers[HEADER] == "miss"
     assert fresh_at_start.json()["data"]["me"]["isLapsed"] is False

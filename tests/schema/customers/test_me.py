@@ -134,3 +134,21 @@ async def test_token_lifetime_bounds(gql: GraphQLClient, store: IssuedKeys) -> N
             "expiresAt": None,
             "userErrors": [{"field": "ttlSeconds", "code": "INVALID"}],
         }
+
+
+async def test_a_token_seen_before_still_expires_and_is_revoked(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
+    # Verified tokens are remembered (api/stores/credentials.py): expiry and
+    # revocation must still apply to them.
+    customer = await make_customer(store.store)
+    token, _ = stores.mint_customer_token(
+        store.store, customer.id, ttl=timedelta(minutes=5)
+    )
+    fresh = await gql(ME, key=store.publishable_key, token=token)
+    with time_machine.travel(utc_now() + timedelta(minutes=6)):
+        expired = await gql(ME, key=store.publishable_key, token=token)
+    await stores.revoke_customer_tokens(store.store)
+    revoked = await gql(ME, key=store.publishable_key, token=token)
+    assert fresh.data == {"me": {"email": "ada@example.com", "isEnrolled": False}}
+    assert expired.error_codes == revoked.error_codes == ["UNAUTHENTICATED"]
