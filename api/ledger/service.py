@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from tortoise.expressions import Q
 from tortoise.functions import Sum
 
 from api.core import sql
@@ -76,12 +75,18 @@ async def settle(
     changed = False
     # Only lots that are due: a loyal customer has hundreds of open lots, and
     # this runs on every order and redemption.
-    due = await PointsLot.filter(
-        Q(pending=True, available_at__lte=now) | Q(pending=False, expires_at__lte=now),
-        store_id=customer.store_id,
-        customer_id=customer.id,
-        remaining__gt=0,
-    ).order_by("created_at", "id")
+    # Hand-written SQL: every order and redemption runs it.
+    rows = await sql.fetch_all(
+        f"SELECT {sql.columns(PointsLot, 'l')} FROM points_lots l"  # noqa: S608 - column names from the model
+        " WHERE l.store_id = $1 AND l.customer_id = $2 AND l.remaining > 0"
+        " AND ((l.pending AND l.available_at <= $3)"
+        " OR (NOT l.pending AND l.expires_at <= $3))"
+        " ORDER BY l.created_at, l.id",
+        customer.store_id,
+        customer.id,
+        now,
+    )
+    due = [sql.model_from(PointsLot, row) for row in rows]
     for lot in due:
         if lot.pending and lot.available_at <= now:
             lot.pending = False
