@@ -303,6 +303,10 @@ async def _me_against(bench: Bench, name: str, server: servers.Server) -> None:
         load.request("POST", "/me", headers=headers, port=bench.control.port)
         for headers in shoppers
     ]
+    # Each shopper once first, as a storefront that has been up a while: the
+    # rounds then measure the steady state (the hit ratio is reported, and
+    # `me_uncached` is what every miss costs).
+    await bench.measure(server, _cycle(ladder), connections=32, count=len(ladder))
     await bench.paired(
         name,
         {
