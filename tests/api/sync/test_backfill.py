@@ -6,13 +6,15 @@ import pytest
 from api.connections import service as connections
 from api.connections.models import Connection
 from api.core.crypto import Vault
+from api.customers.models import Customer
 from api.ledger.models import PointsTransaction
+from api.orders.events import OrderEventKind
 from api.orders.models import Order
-from api.platforms import PlatformName
+from api.platforms import OrderPage, PlatformName
 from api.settings import Settings
 from api.stores.service import IssuedKeys
 from api.sync import service as sync
-from tests.factories.program import make_spend_rule
+from tests.factories.program import make_spend_rule, order_event
 from tests.plugins.shopify.fake_admin import SHOP, TOKEN, FakeShopifyAdmin
 
 
@@ -102,3 +104,52 @@ async def test_backfill_and_webhooks_agree(
                 result = await orders.ingest(store.store, event)
             assert not result.applied, order.name
     assert await _ledger_total() == total
+
+
+async def test_a_page_ingested_several_shoppers_at_once_is_exact(
+    store: IssuedKeys, settings: Settings
+) -> None:
+    """Shoppers run concurrently on PostgreSQL: every event is applied once,
+    with no error, and every shopper's points come out exact."""
+    s = store.store
+    await make_spend_rule(s)
+    events = []
+    for n in range(40):
+        customer = f"shopper-{n}"
+        events += [
+            order_event(ref=f"o-{n}", customer=customer, amount=10_000),
+            order_event(
+                OrderEventKind.REFUNDED,
+                ref=f"o-{n}",
+                customer=customer,
+                amount=10_000,
+                refund_ref=f"r-{n}",
+                refunded=2_500,
+            ),
+            order_event(ref=f"o-{n}-b", customer=customer, amount=5_000),
+        ]
+
+    class OnePage:
+        async def orders_page(self, **_: object) -> OrderPage:
+            return OrderPage(
+                events=events,
+                orders_seen=80,
+                cursor=None,
+                has_next=False,
+                updated_until=None,
+            )
+
+    connection = await connections.connect(
+        s,
+        platform=PlatformName.SHOPIFY,
+        shop_ref="one-page.myshopify.com",
+        vault=Vault(settings.vault_key()),
+        access_token=TOKEN,
+    )
+    await connection.fetch_related("store")
+    report = await sync.backfill(connection, OnePage())  # type: ignore[arg-type]
+    assert (report.errors, report.events_ingested) == (0, 120)
+    balances = await Customer.filter(store_id=s.id).values_list(
+        "points_balance", "points_pending", flat=False
+    )
+    assert sorted(sum(b) for b in balances) == [125] * 40
