@@ -3,16 +3,13 @@
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
-from tortoise.expressions import Q
-from tortoise.functions import Sum
-
+from api.core import sql
 from api.core.clock import utc_now
 from api.customers.models import Customer
-from api.ledger.models import PointsTransaction, TransactionKind
-from api.orders.models import Order, OrderStatus
+from api.ledger.models import TransactionKind
+from api.orders.models import OrderStatus
 from api.program.rules import TierBasis
 from api.program.service import settings as program_settings
 from api.stores.models import Store
@@ -115,22 +112,26 @@ async def delete_tier(store: Store, tier_id: UUID) -> UUID:
     return tier_id
 
 
-def _qualifying_orders(store: Store, customer_id: UUID, since: datetime) -> Any:
-    """Paid orders that count toward a spend tier (cancelled ones never do)."""
-    return Order.filter(
-        store_id=store.id, customer_id=customer_id, paid_at__gte=since
-    ).exclude(status=OrderStatus.CANCELLED)
-
-
-def _qualifying_entries(store: Store, customer_id: UUID, since: datetime) -> Any:
-    """Ledger entries that count toward a points tier: earned, net of reversals."""
-    return PointsTransaction.filter(
-        Q(kind__in=[TransactionKind.EARN, TransactionKind.BONUS])
-        | Q(kind=TransactionKind.REVERSE, source_type="order"),
-        store_id=store.id,
-        customer_id=customer_id,
-        created_at__gte=since,
-    )
+# What counts toward a tier, defined once for one window and for several
+# (hand-written SQL: every order and every storefront `me` reads it). Spend:
+# paid orders net of refunds, cancelled ones never. Points: earned entries, net
+# of the reversals of refunded orders. $1 store, $2 customer, $3 window start.
+_QUALIFYING = {
+    TierBasis.SPEND: (
+        "eligible_minor - refunded_minor",
+        "paid_at",
+        f"FROM orders WHERE store_id = $1 AND customer_id = $2 AND paid_at >= $3"
+        f" AND status <> '{OrderStatus.CANCELLED.value}'",
+    ),
+    TierBasis.POINTS: (
+        "points",
+        "created_at",
+        "FROM points_transactions WHERE store_id = $1 AND customer_id = $2"
+        " AND created_at >= $3 AND (kind IN"
+        f" ('{TransactionKind.EARN.value}', '{TransactionKind.BONUS.value}')"
+        f" OR (kind = '{TransactionKind.REVERSE.value}' AND source_type = 'order'))",
+    ),
+}
 
 
 async def qualifying_metric(
@@ -138,21 +139,14 @@ async def qualifying_metric(
 ) -> int:
     """Spend (minor units, net of refunds) or points earned since `since` (and
     before `until` when given: a review judges a closed period)."""
-    program = program_settings(store)
-    if program.tier_basis is TierBasis.SPEND:
-        orders = _qualifying_orders(store, customer_id, since)
-        if until is not None:
-            orders = orders.filter(paid_at__lt=until)
-        rows = await orders.annotate(
-            spent=Sum("eligible_minor"), refunded=Sum("refunded_minor")
-        ).values("spent", "refunded")
-        row = rows[0] if rows else {}
-        return int(row.get("spent") or 0) - int(row.get("refunded") or 0)
-    entries = _qualifying_entries(store, customer_id, since)
+    amount, at, rows = _QUALIFYING[program_settings(store).tier_basis]
+    query = f"SELECT SUM({amount}) AS total {rows}"
+    args: list[object] = [store.id, customer_id, since]
     if until is not None:
-        entries = entries.filter(created_at__lt=until)
-    rows = await entries.annotate(total=Sum("points")).values("total")
-    return int(rows[0]["total"] or 0) if rows else 0
+        query += f" AND {at} < $4"
+        args.append(until)
+    row = await sql.fetch_one(query, *args)
+    return int(row["total"] or 0) if row else 0
 
 
 async def qualifying_metrics(
@@ -160,29 +154,19 @@ async def qualifying_metrics(
 ) -> list[int]:
     """`qualifying_metric` for several open windows at once, in one query
     (tier progress asks for the qualification and the review windows)."""
-    program = program_settings(store)
-    names = [f"w{i}" for i in range(len(since))]
-    windows = list(zip(names, since, strict=True))
-    if program.tier_basis is TierBasis.SPEND:
-        sums = {}
-        for name, start in windows:
-            window = Q(paid_at__gte=start)
-            sums[f"{name}_spent"] = Sum("eligible_minor", _filter=window)
-            sums[f"{name}_refunded"] = Sum("refunded_minor", _filter=window)
-        orders = _qualifying_orders(store, customer_id, min(since))
-        rows = await orders.annotate(**sums).values(*sums)
-        row = rows[0] if rows else {}
-        return [
-            int(row.get(f"{n}_spent") or 0) - int(row.get(f"{n}_refunded") or 0)
-            for n in names
-        ]
-    totals = {
-        name: Sum("points", _filter=Q(created_at__gte=start)) for name, start in windows
-    }
-    entries = _qualifying_entries(store, customer_id, min(since))
-    rows = await entries.annotate(**totals).values(*totals)
-    row = rows[0] if rows else {}
-    return [int(row.get(name) or 0) for name in names]
+    amount, at, rows = _QUALIFYING[program_settings(store).tier_basis]
+    sums = ", ".join(
+        f"SUM(CASE WHEN {at} >= ${n} THEN {amount} ELSE 0 END) AS w{n}"
+        for n in range(4, 4 + len(since))
+    )
+    row = await sql.fetch_one(
+        f"SELECT {sums} {rows}",
+        store.id,
+        customer_id,
+        min(since),
+        *since,
+    )
+    return [int((row or {}).get(f"w{n}") or 0) for n in range(4, 4 + len(since))]
 
 
 async def evaluate(

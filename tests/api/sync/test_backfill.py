@@ -147,7 +147,7 @@ async def test_a_page_ingested_several_shoppers_at_once_is_exact(
         access_token=TOKEN,
     )
     await connection.fetch_related("store")
-    report = await sync.backfill(connection, OnePage())  # type: ignore[arg-type]
+    report = await sync.backfill(connection, OnePage())
     assert (report.errors, report.events_ingested) == (0, 120)
     balances = await Customer.filter(store_id=s.id).values_list(
         "points_balance", "points_pending", flat=False
