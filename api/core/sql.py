@@ -79,3 +79,24 @@ def model_from(model: type[M], row: Mapping[str, Any], prefix: str = "") -> M:
     return model._init_from_db(
         **{column: row[prefix + column] for column in model._meta.db_fields}
     )
+
+
+async def fetch_model(
+    model: type[M], where: str, *args: Any, lock: str | None = None
+) -> M | None:
+    """The first row of the model's table (alias `t`) matching `where`, as a
+    model; `lock` adds a row lock on PostgreSQL (e.g. "FOR UPDATE")."""
+    found = await fetch_models(model, where, *args, lock=lock)
+    return found[0] if found else None
+
+
+async def fetch_models(
+    model: type[M], where: str, *args: Any, order_by: str = "", lock: str | None = None
+) -> list[M]:
+    """Every row of the model's table (alias `t`) matching `where`, as models."""
+    query = f"SELECT {columns(model, 't')} FROM {model._meta.db_table} t WHERE {where}"  # noqa: S608 - names from the model, conditions from the caller's constants
+    if order_by:
+        query += f" ORDER BY {order_by}"
+    if lock:
+        query += locking(lock)
+    return [model_from(model, row) for row in await fetch_all(query, *args)]

@@ -42,13 +42,12 @@ def active(store: Store) -> QuerySet[Customer]:
 async def get(store: Store, customer_id: UUID) -> Customer:
     """One of the store's customers; another store's id is simply not found.
     Every storefront `me` runs this: hand-written SQL."""
-    row = await sql.fetch_one(
-        f"SELECT {sql.columns(Customer, 'c')} FROM customers c"  # noqa: S608 - column names from the model
-        " WHERE c.store_id = $1 AND c.id = $2 AND c.erased_at IS NULL",
+    customer = await sql.fetch_model(
+        Customer,
+        "t.store_id = $1 AND t.id = $2 AND t.erased_at IS NULL",
         store.id,
         customer_id,
     )
-    customer = sql.model_from(Customer, row) if row else None
     if customer is None:
         raise CustomerNotFoundError()
     return customer

@@ -116,13 +116,12 @@ async def process(
 async def _claim(delivery_id: UUID) -> WebhookDelivery | None:
     """The delivery, locked, unless done or being done (every webhook runs
     this: hand-written SQL)."""
-    row = await sql.fetch_one(
-        f"SELECT {sql.columns(WebhookDelivery, 'd')} FROM webhook_deliveries d"  # noqa: S608 - column names from the model
-        " WHERE d.id = $1 AND d.processed_at IS NULL"
-        + sql.locking("FOR UPDATE SKIP LOCKED"),
+    return await sql.fetch_model(
+        WebhookDelivery,
+        "t.id = $1 AND t.processed_at IS NULL",
         delivery_id,
+        lock="FOR UPDATE SKIP LOCKED",
     )
-    return sql.model_from(WebhookDelivery, row) if row else None
 
 
 def _retry_later(error: DomainError) -> bool:

@@ -39,15 +39,16 @@ class Source:
 async def lock_customer(store: Store, customer_id: UUID) -> Customer:
     """The customer row, locked until the transaction ends (PostgreSQL). Every
     points change runs this: hand-written SQL."""
-    row = await sql.fetch_one(
-        f"SELECT {sql.columns(Customer, 'c')} FROM customers c"  # noqa: S608 - column names from the model
-        " WHERE c.store_id = $1 AND c.id = $2 AND c.erased_at IS NULL" + sql.locking(),
+    customer = await sql.fetch_model(
+        Customer,
+        "t.store_id = $1 AND t.id = $2 AND t.erased_at IS NULL",
         store.id,
         customer_id,
+        lock="FOR UPDATE",
     )
-    if row is None:
+    if customer is None:
         raise CustomerNotFoundError(field="customerId")
-    return sql.model_from(Customer, row)
+    return customer
 
 
 async def _open_lots(customer: Customer) -> list[PointsLot]:
@@ -76,17 +77,16 @@ async def settle(
     # Only lots that are due: a loyal customer has hundreds of open lots, and
     # this runs on every order and redemption.
     # Hand-written SQL: every order and redemption runs it.
-    rows = await sql.fetch_all(
-        f"SELECT {sql.columns(PointsLot, 'l')} FROM points_lots l"  # noqa: S608 - column names from the model
-        " WHERE l.store_id = $1 AND l.customer_id = $2 AND l.remaining > 0"
-        " AND ((l.pending AND l.available_at <= $3)"
-        " OR (NOT l.pending AND l.expires_at <= $3))"
-        " ORDER BY l.created_at, l.id",
+    due = await sql.fetch_models(
+        PointsLot,
+        "t.store_id = $1 AND t.customer_id = $2 AND t.remaining > 0"
+        " AND ((t.pending AND t.available_at <= $3)"
+        " OR (NOT t.pending AND t.expires_at <= $3))",
         customer.store_id,
         customer.id,
         now,
+        order_by="t.created_at, t.id",
     )
-    due = [sql.model_from(PointsLot, row) for row in rows]
     for lot in due:
         if lot.pending and lot.available_at <= now:
             lot.pending = False

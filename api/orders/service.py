@@ -184,15 +184,14 @@ async def _locked_order(
 
 async def _lock_order(store: Store, platform: str, ref: str) -> Order | None:
     # Every order event runs this: hand-written SQL.
-    row = await sql.fetch_one(
-        f"SELECT {sql.columns(Order, 'o')} FROM orders o"  # noqa: S608 - column names from the model
-        " WHERE o.store_id = $1 AND o.platform = $2 AND o.order_ref = $3"
-        + sql.locking(),
+    return await sql.fetch_model(
+        Order,
+        "t.store_id = $1 AND t.platform = $2 AND t.order_ref = $3",
         store.id,
         platform,
         ref,
+        lock="FOR UPDATE",
     )
-    return sql.model_from(Order, row) if row else None
 
 
 async def _apply_snapshot(

@@ -54,13 +54,9 @@ def catalogue(store: Store, *, available_at: datetime | None = None) -> Any:
 
 async def get_reward(store: Store, reward_id: UUID) -> Reward:
     # Every redemption runs this: hand-written SQL.
-    row = await sql.fetch_one(
-        f"SELECT {sql.columns(Reward, 'r')} FROM rewards r"  # noqa: S608 - column names from the model
-        " WHERE r.store_id = $1 AND r.id = $2",
-        store.id,
-        reward_id,
+    reward = await sql.fetch_model(
+        Reward, "t.store_id = $1 AND t.id = $2", store.id, reward_id
     )
-    reward = sql.model_from(Reward, row) if row else None
     if reward is None:
         raise RewardError(
             RewardErrorCode.NOT_FOUND, "No such reward.", field="rewardId"

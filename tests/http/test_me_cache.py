@@ -48,17 +48,20 @@ START = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
 SECONDS = Settings.model_fields["me_cache_seconds"].default
 
 
+async def _ask(
+    client: httpx.AsyncClient, keys: IssuedKeys, token: str | None, query: str = ME
+) -> httpx.Response:
+    """A storefront request: the publishable key, and the shopper's token."""
+    headers = {"authorization": f"Bearer {keys.publishable_key}"}
+    if token is not None:
+        headers["x-ladder-customer-token"] = token
+    return await client.post("/graphql", json={"query": query}, headers=headers)
+
+
 async def _me(
     client: httpx.AsyncClient, keys: IssuedKeys, token: str
 ) -> httpx.Response:
-    response = await client.post(
-        "/graphql",
-        json={"query": ME},
-        headers={
-            "authorization": f"Bearer {keys.publishable_key}",
-            "x-ladder-customer-token": token,
-        },
-    )
+    response = await _ask(client, keys, token)
     assert response.status_code == 200, response.text
     assert "errors" not in response.json(), response.text
     return response
@@ -204,21 +207,10 @@ async def test_only_me_documents_for_a_shopper_are_cached(
     token = _token(store, ada.id)
     mixed = "{ me { pointsBalance } rewards(first: 1) { edges { node { id } } } }"
     for _ in range(2):
-        response = await client.post(
-            "/graphql",
-            json={"query": mixed},
-            headers={
-                "authorization": f"Bearer {store.publishable_key}",
-                "x-ladder-customer-token": token,
-            },
-        )
+        response = await _ask(client, store, token, mixed)
         assert response.status_code == 200
         assert HEADER not in response.headers
-        anonymous = await client.post(
-            "/graphql",
-            json={"query": ME},
-            headers={"authorization": f"Bearer {store.publishable_key}"},
-        )
+        anonymous = await _ask(client, store, None)
         assert anonymous.json()["data"] == {"me": None}
         assert HEADER not in anonymous.headers
 
@@ -231,14 +223,7 @@ async def test_an_erased_shopper_is_not_served_from_the_cache(
     await _me(client, store, token)
     async with in_transaction():
         await customers.erase(store.store, ada.id)
-    after = await client.post(
-        "/graphql",
-        json={"query": ME},
-        headers={
-            "authorization": f"Bearer {store.publishable_key}",
-            "x-ladder-customer-token": token,
-        },
-    )
+    after = await _ask(client, store, token)
     assert after.json()["data"] == {"me": None}
 
 
