@@ -52,7 +52,7 @@ class Settings(BaseSettings):
 
     # Storefront `me` answers are cached per shopper, and served while nothing
     # about the shopper or the programme has changed (api/http/me_cache.py);
-    # clock-dependent parts are worked out as of the start of this window.
+    # what depends on the clock alone may be up to this old.
     # 0 switches the cache off; it is always off on SQLite (no triggers there).
     me_cache_seconds: int = Field(default=60, ge=0)
     me_cache_megabytes: int = Field(default=32, ge=1)

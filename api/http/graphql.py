@@ -51,6 +51,7 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
         self.me_cache = MeCache(
             seconds=settings.me_cache_seconds if settings.is_postgres else 0,
             max_bytes=settings.me_cache_megabytes * 1024 * 1024,
+            max_tokens=settings.max_query_tokens,
         )
         self.limiter = (
             RateLimiter(settings.rate_limit_per_minute)
@@ -117,15 +118,18 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
         )
         if plan is None:
             return await self._execute_single(*args, **kwargs)
-        found = await versions.customer_and_store(plan.store_id, plan.customer_id)
-        if found is None:  # erased or gone: answer fresh, keep nothing
-            return await self._execute_single(*args, **kwargs)
+        # Both versions are read before the answer is computed: the store's
+        # with the store row the resolvers use (at authentication), then the
+        # customer's. A write that lands in between moves one past the entry.
+        customer_version = await versions.of_customer(plan.store_id, plan.customer_id)
+        if customer_version is None or plan.store_version is None:
+            return await self._execute_single(*args, **kwargs)  # gone: keep nothing
+        found = (customer_version, plan.store_version)
         data = self.me_cache.get(plan, found)
         if data is not None:
             sub_response.headers[CACHE_HEADER] = "hit"
             return ExecutionResult(data=data, errors=None)
-        with clock.as_of(plan.as_of):
-            result = await self._execute_single(*args, **kwargs)
+        result = await self._execute_single(*args, **kwargs)
         if result.data is not None and not result.errors:
             self.me_cache.put(plan, found, result.data)
         sub_response.headers[CACHE_HEADER] = "miss"

@@ -1,18 +1,19 @@
 """Storefront `me` answers, cached per shopper and served only while exact.
 
 Storefronts ask `me` on every page view. An answer is kept with the change
-versions read just before it was computed (the shopper's and the store's,
-migration 0008) and the time window it was computed in, and it is served again
-only while both versions and the window are unchanged:
+versions read before it was computed (the store's, with the store row, at
+authentication; then the shopper's: migration 0008) and the shopper's time
+window, and it is served again only while both versions and the window are
+unchanged:
 - every write about the shopper or the programme moves a version in the
-  writer's own transaction (database triggers, whatever the code path);
-- the parts that depend on the clock (lapsing, tier windows, expiring points,
-  birthdays, reward availability) are worked out as of the window's start
-  (`clock.as_of`), hit or miss, so a cached answer is the one a fresh
-  computation would give.
+  writer's own transaction (database triggers, whatever the code path), so a
+  write is seen by the very next request;
+- the parts that depend on the clock alone (lapsing, tier windows, expiring
+  points, birthdays, reward availability) are as of the request that computed
+  the answer: at most one window (`LADDER_ME_CACHE_SECONDS`) old.
 
 Versions read before computing can only make an entry unreachable (a write that
-lands in between moves the version past it), never serve something stale.
+lands in between moves a version past it), never serve something stale.
 
 Only documents whose every root field is `me` are cached, for a request that
 carries a customer token; mutations and answers with errors never are.
@@ -42,13 +43,13 @@ ROOT_FIELDS = frozenset({"me", "__typename"})
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """A cacheable request: where its answer lives and the moment it is as of."""
+    """A cacheable request: where its answer lives, and what it is valid for."""
 
     key: tuple[object, ...]
     store_id: UUID
     customer_id: UUID
+    store_version: int | None
     window: int
-    as_of: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +63,9 @@ class _Entry:
 class MeCache:
     """Per process; bounded by the bytes of the answers it holds."""
 
-    def __init__(self, *, seconds: int, max_bytes: int):
+    def __init__(self, *, seconds: int, max_bytes: int, max_tokens: int):
         self.seconds = seconds
+        self.max_tokens = max_tokens  # the schema's own limit: parse no more
         self._answers: LRUCache[tuple[object, ...], _Entry] = LRUCache(
             maxsize=max_bytes, getsizeof=lambda entry: entry.size
         )
@@ -82,11 +84,13 @@ class MeCache:
         document = (digest, request.operation_name)
         only_me = self._documents.get(document)
         if only_me is None:
-            only_me = _asks_only_me(request.query, request.operation_name)
+            only_me = _asks_only_me(
+                request.query, request.operation_name, self.max_tokens
+            )
             self._documents[document] = only_me
         if not only_me:
             return None
-        window, as_of = window_of(principal.customer_id, now, self.seconds)
+        window, _ = window_of(principal.customer_id, now, self.seconds)
         return Plan(
             key=(
                 principal.store.id,
@@ -100,8 +104,8 @@ class MeCache:
             ),
             store_id=principal.store.id,
             customer_id=principal.customer_id,
+            store_version=principal.store_version,
             window=window,
-            as_of=as_of,
         )
 
     def get(self, plan: Plan, versions: tuple[int, int]) -> dict[str, Any] | None:
@@ -126,10 +130,10 @@ def window_of(customer_id: UUID, now: datetime, seconds: int) -> tuple[int, date
     return window, datetime.fromtimestamp(window * seconds - offset, UTC)
 
 
-def _asks_only_me(query: str, operation_name: str | None) -> bool:
+def _asks_only_me(query: str, operation_name: str | None, max_tokens: int) -> bool:
     """True for a query operation whose root selections are all `me`."""
     try:
-        document = parse(query, no_location=True)
+        document = parse(query, no_location=True, max_tokens=max_tokens)
     except GraphQLError:
         return False  # execution reports it, uncached
     operations = [

@@ -14,8 +14,9 @@ from tortoise.transactions import in_transaction
 
 from api.connections import service as connections
 from api.connections.models import Connection
+from api.core import sql
 from api.core.crypto import Vault
-from api.customers.models import CustomerIdentity
+from api.customers.models import Customer, CustomerIdentity
 from api.platforms import (
     Connector,
     DiscountCodeRequest,
@@ -70,6 +71,7 @@ async def push_pending(
             await _failed(redemption, error)
             continue
         async with in_transaction():
+            await _lock_owner(redemption)
             await Redemption.filter(id=redemption.id).update(
                 platform_code_status=CREATED,
                 platform_code_ref=ref,
@@ -105,8 +107,19 @@ async def _failed(redemption: Redemption, error: PlatformCallError) -> None:
     attempts = redemption.platform_attempts + 1
     final = not error.retryable or attempts >= MAX_ATTEMPTS
     logger.warning("reward code %s not created: %s", redemption.id, error)
-    await Redemption.filter(id=redemption.id).update(
-        platform_attempts=attempts,
-        platform_error=str(error)[:500],
-        platform_code_status=FAILED if final else PENDING,
+    async with in_transaction():
+        await _lock_owner(redemption)
+        await Redemption.filter(id=redemption.id).update(
+            platform_attempts=attempts,
+            platform_error=str(error)[:500],
+            platform_code_status=FAILED if final else PENDING,
+        )
+
+
+async def _lock_owner(redemption: Redemption) -> None:
+    """Lock the customer before their redemption: the order every other path
+    takes (a cancellation locks the customer, then the redemption), which the
+    change-version trigger (migration 0008) would otherwise reverse."""
+    await sql.fetch_model(
+        Customer, "t.id = $1", redemption.customer_id, lock="FOR UPDATE"
     )

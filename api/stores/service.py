@@ -1,6 +1,6 @@
 """Stores (tenants), their API keys and the customer tokens they sign."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from uuid import UUID
@@ -21,6 +21,10 @@ class Principal:
     key_id: UUID
     allowed_origins: tuple[str, ...] = ()
     customer_id: UUID | None = None
+    # The store's change version (migration 0008), read with the store row:
+    # what a cached answer computed from this store row is valid for.
+    # None on SQLite, which keeps no versions.
+    store_version: int | None = None
 
     @property
     def is_secret(self) -> bool:
@@ -107,10 +111,11 @@ async def update_store(
 
 
 @cache
-def _authenticate_sql() -> str:
+def _authenticate_sql(postgres: bool) -> str:
     # Built once the ORM is up: foreign-key columns exist only after init.
+    version = ", s.config_version AS store_version" if postgres else ""
     return (
-        f"SELECT {sql.columns(ApiKey, 'k', 'key_')}, {sql.columns(Store, 's')}"  # noqa: S608 - column names from the models
+        f"SELECT {sql.columns(ApiKey, 'k', 'key_')}, {sql.columns(Store, 's')}{version}"  # noqa: S608 - column names from the models
         " FROM api_keys k JOIN stores s ON s.id = k.store_id"
         " WHERE k.key_hash = $1 AND k.revoked_at IS NULL"
     )
@@ -121,7 +126,9 @@ async def authenticate(raw_key: str) -> Principal:
     if credentials.kind_of(raw_key) is None:
         raise AuthError(AuthCode.UNAUTHENTICATED, "Unknown API key.")
     # Every request runs this: hand-written SQL (api/core/sql.py).
-    row = await sql.fetch_one(_authenticate_sql(), credentials.hash_key(raw_key))
+    row = await sql.fetch_one(
+        _authenticate_sql(sql.is_postgres()), credentials.hash_key(raw_key)
+    )
     if row is None:
         raise AuthError(AuthCode.UNAUTHENTICATED, "Unknown or revoked API key.")
     key = sql.model_from(ApiKey, row, "key_")
@@ -130,6 +137,7 @@ async def authenticate(raw_key: str) -> Principal:
         key_kind=key.kind,
         key_id=key.id,
         allowed_origins=tuple(key.allowed_origins),
+        store_version=row.get("store_version"),
     )
 
 
@@ -142,13 +150,7 @@ def identify_shopper(principal: Principal, token: str) -> Principal:
         )
     except credentials.InvalidTokenError as exc:
         raise AuthError(AuthCode.UNAUTHENTICATED, str(exc).capitalize() + ".") from exc
-    return Principal(
-        store=store,
-        key_kind=principal.key_kind,
-        key_id=principal.key_id,
-        allowed_origins=principal.allowed_origins,
-        customer_id=claims.customer_id,
-    )
+    return replace(principal, customer_id=claims.customer_id)
 
 
 def mint_customer_token(

@@ -88,11 +88,13 @@ async def backfill(
 
 
 def _shopper_of(event: OrderEvent) -> str:
+    # The email first: a guest order (email only) goes to the customer who
+    # has that email, so it must queue behind that customer's own orders.
     ref = event.customer
-    if ref.external_id:
-        return f"id:{ref.platform}:{ref.external_id.strip()}"
     if ref.email:
         return f"email:{ref.email.strip().lower()}"
+    if ref.external_id:
+        return f"id:{ref.platform}:{ref.external_id.strip()}"
     return f"order:{event.order_ref.strip()}"
 
 

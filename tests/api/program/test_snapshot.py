@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from api.core.clock import utc_now
 from api.program import service as program
@@ -61,3 +62,24 @@ async def test_an_unchanged_programme_is_read_once(store: IssuedKeys) -> None:
     await make_tier(s, "Gold", 1, 100)
     changed = await snapshot.of(s)
     assert [t.name for t in changed.tiers] == ["Member", "Gold"]
+
+
+@pytest.mark.postgres
+async def test_a_programme_changed_in_a_rolled_back_transaction_is_not_kept(
+    store: IssuedKeys,
+) -> None:
+    s = store.store
+    await make_tier(s, "Member", 0, 0)
+    seen: list[str] = []
+
+    async def ghost_tier() -> None:
+        async with in_transaction():
+            await make_tier(s, "Ghost", 1, 100)
+            seen.extend(t.name for t in (await snapshot.of(s)).tiers)
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        await ghost_tier()
+    assert seen == ["Member", "Ghost"]
+    await make_tier(s, "Gold", 1, 200)  # the same version number as the ghost's
+    assert [t.name for t in (await snapshot.of(s)).tiers] == ["Member", "Gold"]

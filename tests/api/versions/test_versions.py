@@ -66,9 +66,10 @@ async def test_every_versioned_table_has_its_triggers() -> None:
 
 
 async def _versions(store: Store, customer_id: UUID) -> tuple[int, int]:
-    found = await versions.customer_and_store(store.id, customer_id)
-    assert found is not None
-    return found
+    customer = await versions.of_customer(store.id, customer_id)
+    programme = await versions.of_store(store.id)
+    assert customer is not None and programme is not None
+    return customer, programme
 
 
 @on_postgres
@@ -76,7 +77,7 @@ async def test_another_stores_customer_has_no_versions(
     store: IssuedKeys, other_store: IssuedKeys
 ) -> None:
     customer = await make_customer(store.store)
-    assert await versions.customer_and_store(other_store.store.id, customer.id) is None
+    assert await versions.of_customer(other_store.store.id, customer.id) is None
 
 
 async def _moves(
