@@ -34,11 +34,12 @@ MAX_ATTEMPTS = 8
 VALIDITY = timedelta(days=365)
 
 
-async def mark_for_push(store: Store, redemption: Redemption) -> None:
-    """Flag a new redemption for a code on the store's connected platform."""
+async def status_for_new(store: Store) -> str | None:
+    """How a new redemption's platform code starts: pending (to be pushed)
+    when the store has a connected platform, none otherwise."""
     if await Connection.exists(store_id=store.id, active=True):
-        redemption.platform_code_status = PENDING
-        await redemption.save(update_fields=["platform_code_status"])
+        return PENDING
+    return None
 
 
 async def push_pending(

@@ -144,8 +144,9 @@ async def redeem(store: Store, customer_id: UUID, reward_id: UUID) -> Redemption
                 "This reward is out of stock.",
                 field="rewardId",
             )
-    redemption = await _issue(store, customer.id, reward)
-    await platform_codes.mark_for_push(store, redemption)
+    redemption = await _issue(
+        store, customer.id, reward, await platform_codes.status_for_new(store)
+    )
     try:
         await ledger.debit(
             store,
@@ -163,7 +164,9 @@ async def redeem(store: Store, customer_id: UUID, reward_id: UUID) -> Redemption
     return redemption
 
 
-async def _issue(store: Store, customer_id: UUID, reward: Reward) -> Redemption:
+async def _issue(
+    store: Store, customer_id: UUID, reward: Reward, platform_code_status: str | None
+) -> Redemption:
     for _ in range(CODE_ATTEMPTS):
         try:
             async with in_transaction():
@@ -173,6 +176,7 @@ async def _issue(store: Store, customer_id: UUID, reward: Reward) -> Redemption:
                     reward_id=reward.id,
                     code=rules.new_code(),
                     points_spent=reward.cost_points,
+                    platform_code_status=platform_code_status,
                 )
         except IntegrityError:  # a code collision: ~2^-79 per pair, but never reuse one
             continue
