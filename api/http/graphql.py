@@ -122,7 +122,7 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
         # with the store row the resolvers use (at authentication), then the
         # customer's. A write that lands in between moves one past the entry.
         customer_version = await versions.of_customer(plan.store_id, plan.customer_id)
-        if customer_version is None or plan.store_version is None:
+        if customer_version is None:
             return await self._execute_single(*args, **kwargs)  # gone: keep nothing
         found = (customer_version, plan.store_version)
         data = self.me_cache.get(plan, found)

@@ -48,7 +48,7 @@ class Plan:
     key: tuple[object, ...]
     store_id: UUID
     customer_id: UUID
-    store_version: int | None
+    store_version: int
     window: int
 
 
@@ -77,6 +77,8 @@ class MeCache:
         self, principal: Principal | None, request: GraphQLRequestData, now: datetime
     ) -> Plan | None:
         if self.seconds <= 0 or principal is None or principal.customer_id is None:
+            return None
+        if principal.store_version is None:  # no versions kept (SQLite)
             return None
         if not request.query:
             return None

@@ -60,18 +60,17 @@ def as_terms(row: Campaign) -> CampaignTerms:
     )
 
 
-async def active_rules(store: Store, kind: RuleKind) -> list[EarnRule]:
-    rows = await EarningRule.filter(store_id=store.id, kind=kind, active=True).order_by(
-        "created_at"
-    )
-    return [as_rule(r) for r in rows]
+async def active_rules(store: Store, kind: RuleKind | None = None) -> list[EarnRule]:
+    """The store's switched-on rules (of one kind if given), oldest first."""
+    rows = EarningRule.filter(store_id=store.id, active=True)
+    if kind is not None:
+        rows = rows.filter(kind=kind)
+    return [as_rule(r) for r in await rows.order_by("created_at")]
 
 
-async def campaigns_at(store: Store, at: datetime) -> list[CampaignTerms]:
-    rows = await Campaign.filter(
-        store_id=store.id, active=True, starts_at__lte=at, ends_at__gt=at
-    )
-    return [as_terms(r) for r in rows]
+async def active_campaigns(store: Store) -> list[CampaignTerms]:
+    """The store's switched-on campaigns, whatever their dates."""
+    return [as_terms(r) for r in await Campaign.filter(store_id=store.id, active=True)]
 
 
 async def list_rules(store: Store) -> list[EarningRule]:

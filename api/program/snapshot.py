@@ -17,9 +17,9 @@ from uuid import UUID
 from cachetools import LRUCache
 
 from api.program import service as program
-from api.program.models import Campaign, EarningRule
 from api.program.rules import CampaignTerms, EarnRule, RuleKind
 from api.stores.models import Store
+from api.tiers import service as tiers
 from api.tiers.models import Tier
 from api.versions import service as versions
 
@@ -56,13 +56,8 @@ async def of(store: Store) -> Programme:
 
 
 async def _read(store: Store) -> Programme:
-    tiers = await Tier.filter(store_id=store.id).order_by("rank")
-    rules = await EarningRule.filter(store_id=store.id, active=True).order_by(
-        "created_at"
-    )
-    campaigns = await Campaign.filter(store_id=store.id, active=True)
     return Programme(
-        tiers=tuple(tiers),
-        rules=tuple(program.as_rule(r) for r in rules),
-        campaigns=tuple(program.as_terms(c) for c in campaigns),
+        tiers=tuple(await tiers.list_tiers(store)),
+        rules=tuple(await program.active_rules(store)),
+        campaigns=tuple(await program.active_campaigns(store)),
     )
