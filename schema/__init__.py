@@ -15,6 +15,7 @@ from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 from schema.core.errors import LadderSchema, MaskUnexpectedErrors
+from schema.core.execution import LadderExecutionContext, lean_resolvers
 from schema.core.guards import RejectNulCharacters, max_directives
 from schema.core.limits import token_guard
 from schema.customers.mutations import CustomerMutation
@@ -91,15 +92,18 @@ def build_schema(
         MaskUnexpectedErrors,
         *extra_extensions,
     ]
-    return LadderSchema(
+    schema = LadderSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
+        execution_context_class=LadderExecutionContext,
         config=StrawberryConfig(
             relay_max_results=max_page_size,
             disable_field_suggestions=not field_suggestions,
         ),
     )
+    lean_resolvers(schema._schema)
+    return schema
 
 
 def _rule_classes(extension: AddValidationRules) -> list[type[ASTValidationRule]]:

@@ -1,0 +1,284 @@
+"""The executor's shortcuts (schema/core/execution.py) answer exactly as
+strawberry's own executor does: same data, same errors at the same paths,
+including every case that must fall back to graphql-core."""
+
+import asyncio
+from enum import Enum
+from typing import Any
+
+import pytest
+import strawberry
+from graphql import GraphQLObjectType
+from strawberry import relay
+
+from schema.core.execution import (
+    LadderExecutionContext,
+    LeafPlan,
+    ObjectPlan,
+    lean_resolvers,
+    plan_for,
+)
+
+
+@strawberry.enum
+class Colour(Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Raising:
+    """An attribute that fails when read."""
+
+    def __get__(self, obj: object, owner: type) -> str:
+        if obj is None:
+            return "unused"
+        raise ValueError("cannot read this")
+
+
+@strawberry.type
+class Leaf:
+    name: str
+    maybe: str | None
+    count: int
+    colour: Colour
+    when: float
+
+
+@strawberry.type
+class Item(relay.Node):
+    id: relay.NodeID[str]
+    name: str
+    # Basic fields holding what the shortcut must hand back to graphql-core.
+    required: str
+    leaf: Leaf
+    optional_leaf: Leaf | None
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.name.upper()
+
+    @strawberry.field
+    def path(self, info: strawberry.Info) -> str:
+        return ".".join(str(p) for p in info.path.as_list())
+
+    @strawberry.field
+    async def later(self, info: strawberry.Info) -> str:
+        await asyncio.sleep(0)
+        return f"{self.name} {info.field_name}"
+
+    @strawberry.field
+    def fails(self) -> str | None:
+        raise RuntimeError("resolver failed")
+
+
+@strawberry.type
+class Custom(relay.Node):
+    """A node with its own id: the shortcut must leave it to strawberry."""
+
+    code: relay.NodeID[str]
+
+    @classmethod
+    def resolve_id(cls, root: "Custom", *, info: strawberry.Info) -> str:
+        return f"custom-{root.code}"
+
+
+def _item(name: str, **overrides: Any) -> Item:
+    values: dict[str, Any] = {
+        "id": f"id-{name}",
+        "name": name,
+        "required": f"req-{name}",
+        "leaf": Leaf(name=name, maybe=None, count=3, colour=Colour.RED, when=1.5),
+        "optional_leaf": None,
+    }
+    values.update(overrides)
+    return Item(**values)
+
+
+class Wrong:
+    """Not an Item: returned where an Item is due."""
+
+    name = "wrong"
+
+
+async def _coroutine_value() -> str:
+    return "awaited"
+
+
+ITEMS: list[Any] = []
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self) -> list[Item]:
+        return ITEMS
+
+    @strawberry.field
+    def maybe_items(self) -> list[Item | None] | None:
+        return ITEMS
+
+    @strawberry.field
+    def customs(self) -> list[Custom]:
+        return [Custom(code="a"), Custom(code="b")]
+
+    @strawberry.field
+    def leaves(self) -> list[Leaf]:
+        return [item.leaf for item in ITEMS if isinstance(item, Item)]
+
+
+def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
+    reference = strawberry.Schema(query=Query)
+    fast = strawberry.Schema(
+        query=Query, execution_context_class=LadderExecutionContext
+    )
+    assert lean_resolvers(fast._schema) > 0
+    return reference, fast
+
+
+DOCUMENT = """
+{ items { id name required shout path later fails
+          leaf { name maybe count colour when } optionalLeaf { name } } }
+"""
+
+
+def _set_items(items: list[Any]) -> None:
+    ITEMS.clear()
+    ITEMS.extend(items)
+
+
+async def _both(document: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    reference, fast = _schemas()
+    expected = await reference.execute(document)
+    got = await fast.execute(document)
+    return _plain(expected), _plain(got)
+
+
+def _plain(result: Any) -> dict[str, Any]:
+    return {
+        "data": result.data,
+        "errors": [{"message": e.message, "path": e.path} for e in result.errors or []],
+    }
+
+
+async def test_plain_rows_answer_the_same() -> None:
+    _set_items([_item("a"), _item("b", optional_leaf=_item("x").leaf)])
+    expected, got = await _both(DOCUMENT)
+    assert got == expected
+    assert got["data"]["items"][1]["optionalLeaf"] == {"name": "x"}
+    assert got["data"]["items"][0]["path"] == "items.0.path"  # info reaches resolvers
+    # The resolver error is reported at its own path on both.
+    assert {"message": "resolver failed", "path": ["items", 0, "fails"]} in got[
+        "errors"
+    ]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"required": None},  # null for a non-null leaf
+        {"name": 7},  # a value that does not coerce to String
+        {"required": Raising()},  # reading raises
+        {"leaf": None},  # null for a non-null object
+        {"leaf": Wrong()},  # an object of the wrong type
+        {"optional_leaf": Wrong()},
+    ],
+    ids=["null", "no-coerce", "raises", "null-object", "wrong-type", "wrong-optional"],
+)
+async def test_unusual_values_fail_as_strawberry_does(
+    overrides: dict[str, Any],
+) -> None:
+    bad = _item("bad")
+    for attribute, value in overrides.items():
+        if isinstance(value, Raising):
+            # A property on a subclass: the instance attribute cannot raise.
+            bad = type("BadItem", (Item,), {attribute: value})(
+                **{**_item("bad").__dict__, attribute: "unused"}
+            )
+        else:
+            object.__setattr__(bad, attribute, value)
+    _set_items([_item("ok"), bad])
+    expected, got = await _both(DOCUMENT)
+    assert got == expected
+    assert expected["errors"]  # the case is a real error, not a no-op
+
+
+async def test_errors_propagate_to_the_nearest_nullable_parent() -> None:
+    bad = _item("bad")
+    object.__setattr__(bad, "required", None)
+    _set_items([_item("ok"), bad])
+    expected, got = await _both("{ maybeItems { name required } }")
+    assert got == expected
+    assert got["data"]["maybeItems"][1] is None
+
+
+async def test_awaitable_in_a_plain_attribute_is_awaited() -> None:
+    slow = _item("slow")
+    object.__setattr__(slow, "required", None)
+    _set_items([slow])
+    reference, fast = _schemas()
+    # A coroutine per schema: each may only be awaited once.
+    object.__setattr__(slow, "required", _coroutine_value())
+    expected = _plain(await reference.execute("{ items { required } }"))
+    object.__setattr__(slow, "required", _coroutine_value())
+    got = _plain(await fast.execute("{ items { required } }"))
+    assert (
+        got == expected == {"data": {"items": [{"required": "awaited"}]}, "errors": []}
+    )
+
+
+async def test_relay_ids_and_custom_ids() -> None:
+    _set_items([_item("a")])
+    expected, got = await _both("{ items { id } customs { id } }")
+    assert got == expected
+    assert got["data"]["items"][0]["id"] == relay.to_base64("Item", "id-a")
+    assert got["data"]["customs"][0]["id"] == relay.to_base64("Custom", "custom-a")
+
+
+async def test_enums_and_numbers() -> None:
+    _set_items([_item("a"), _item("b")])
+    object.__setattr__(ITEMS[1].leaf, "colour", Colour.BLUE)
+    expected, got = await _both("{ leaves { colour count when maybe } }")
+    assert got == expected
+    assert [leaf["colour"] for leaf in got["data"]["leaves"]] == ["RED", "BLUE"]
+
+
+async def test_aliases_and_repeated_fields_keep_the_document_order() -> None:
+    _set_items([_item("a")])
+    document = "{ items { b: name id a: name shout name } }"
+    expected, got = await _both(document)
+    assert got == expected
+    assert list(got["data"]["items"][0]) == ["b", "id", "a", "shout", "name"]
+
+
+async def test_skip_and_include() -> None:
+    _set_items([_item("a")])
+    document = (
+        "query($no: Boolean!) { items { name @skip(if: $no) id @include(if: $no) } }"
+    )
+    reference, fast = _schemas()
+    for no in (True, False):
+        expected = _plain(await reference.execute(document, variable_values={"no": no}))
+        got = _plain(await fast.execute(document, variable_values={"no": no}))
+        assert got == expected
+
+
+def test_the_shortcuts_are_taken_where_they_apply() -> None:
+    """Otherwise the tests above would compare strawberry with itself."""
+    _, fast = _schemas()
+    schema = fast._schema
+    item = schema.get_type("Item")
+    assert isinstance(item, GraphQLObjectType)
+    kinds = {
+        name: type(plan_for(schema, item, name)).__name__
+        for name in ("id", "name", "required", "leaf", "optionalLeaf", "shout", "later")
+    }
+    assert kinds == {
+        "id": LeafPlan.__name__,
+        "name": LeafPlan.__name__,
+        "required": LeafPlan.__name__,
+        "leaf": ObjectPlan.__name__,
+        "optionalLeaf": ObjectPlan.__name__,
+        "shout": "NoneType",  # a resolver: called lean, through graphql-core
+        "later": "NoneType",
+    }
+    assert getattr(item.fields["shout"].resolve, "__name__", "") == "resolve"
