@@ -1,11 +1,16 @@
-"""Relay global ids, decoded back to database ids."""
+"""Relay global ids, decoded back to database ids, and pages read from QuerySets."""
 
+import sys
+from functools import cache
 from typing import Any
 from uuid import UUID
 
 import strawberry
 from strawberry import relay
+from strawberry.relay.utils import SliceMetadata
+from strawberry.types.base import StrawberryContainer, get_object_definition
 from strawberry.types.nodes import FragmentSpread, InlineFragment
+from tortoise.queryset import QuerySet
 
 from schema.core.errors import ApiError
 
@@ -47,9 +52,82 @@ class PageSizeGuard:
                     "BAD_USER_INPUT", f"`{name}` must be between 0 and {limit}."
                 )
         try:
+            if isinstance(nodes, QuerySet):
+                return _queryset_page(cls, nodes, info=info, **kwargs)
             return super().resolve_connection(nodes, info=info, **kwargs)  # type: ignore[misc]
         except ValueError as error:  # a cursor that is not one of ours
             raise ApiError("BAD_USER_INPUT", "Invalid pagination cursor.") from error
+
+
+def _queryset_page(
+    connection: Any,
+    rows: QuerySet[Any],
+    *,
+    info: Any,
+    before: str | None = None,
+    after: str | None = None,
+    first: int | None = None,
+    last: int | None = None,
+    max_results: int | None = None,
+    **kwargs: Any,
+) -> Any:
+    """strawberry's ListConnection.resolve_connection for a QuerySet, with the
+    same slice, cursors and page info, minus its per-row costs: the page is one
+    awaited read rather than an async iteration, the edge class is looked up
+    once per connection type rather than per request, and the over-fetched row
+    (read only to know there is a next page) is never turned into a node.
+    `last` without `before` counts the rows and reads only the last ones."""
+    edge_class = _edge_class(connection)
+    page = SliceMetadata.from_arguments(
+        info,
+        before=before,
+        after=after,
+        first=first,
+        last=last,
+        max_results=max_results,
+        prefix=edge_class.CURSOR_PREFIX,
+    )
+
+    async def resolve() -> Any:
+        start, has_previous_page, has_next_page = page.start, page.start > 0, False
+        if page.end == sys.maxsize:
+            # `last` without `before`: strawberry reads every row after the
+            # cursor to keep the last ones; count them and read only those.
+            total = await rows.count()
+            start = max(page.start, total - (last or 0))
+            has_previous_page = start > page.start
+            found = list(await rows[start:total]) if start < total else []
+        else:
+            found = list(await rows[page.start : page.overfetch])
+            if page.expected is not None and len(found) == page.expected + 1:
+                found, has_next_page = found[:-1], True
+        edges = [
+            edge_class.resolve_edge(
+                connection.resolve_node(row, info=info, **kwargs), cursor=start + i
+            )
+            for i, row in enumerate(found)
+        ]
+        return connection(
+            edges=edges,
+            page_info=relay.PageInfo(
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+                has_previous_page=has_previous_page,
+                has_next_page=has_next_page,
+            ),
+        )
+
+    return resolve()
+
+
+@cache
+def _edge_class(connection: type) -> Any:
+    """The Edge type of a connection class (strawberry works it out per request)."""
+    definition = get_object_definition(connection, strict=True)
+    edge: Any = definition.get_field("edges").resolve_type(type_definition=definition)  # type: ignore[union-attr]
+    while isinstance(edge, StrawberryContainer):
+        edge = edge.of_type
+    return edge
 
 
 class EmptyRows(list[Any]):

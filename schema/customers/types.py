@@ -120,11 +120,17 @@ class Customer(relay.Node):
         # row costs more than the lookup (research/stack.md §2.5).
         if self.row.tier_id is None:
             return None
-        known = info.context.loaders.tiers.known
-        if known is None:
+        loaders = info.context.loaders.tiers
+        if loaders.known is None:
             return self._load_tier(info, self.row.tier_id)  # type: ignore[return-value]  # graphql-core awaits it
-        row = known.get(self.row.tier_id)
-        return Tier.from_row(row) if row else None
+        # One Tier per request, shared by the rows of a page that hold it.
+        shown = loaders.shown.get(self.row.tier_id)
+        if shown is None:
+            row = loaders.known.get(self.row.tier_id)
+            if row is None:
+                return None
+            shown = loaders.shown[self.row.tier_id] = Tier.from_row(row)
+        return shown
 
     async def _load_tier(self, info: Info, tier_id: UUID) -> Tier | None:
         row = await info.context.loaders.tiers.get(tier_id)

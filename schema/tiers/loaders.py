@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable
+from typing import Any
 from uuid import UUID
 
 from api.customers.models import Customer
@@ -15,6 +16,8 @@ class TierLoaders:
         self.store = store
         # Set by `preload`: lists read tiers from here without a coroutine per row.
         self.known: dict[UUID, Tier] | None = None
+        # The GraphQL objects built from `known`, so a page builds each once.
+        self.shown: dict[UUID, Any] = {}
         self._loading: asyncio.Future[dict[UUID, Tier]] | None = None
         # Keyed by the row object, not the id: a later mutation in the same
         # document reads a fresh row, so its payload never sees stale progress.
