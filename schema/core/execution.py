@@ -7,7 +7,7 @@ resolver (eight frames for a field with a resolver) and dispatches the
 completion on the field's type: 3-10 µs of Python for a getattr and a
 serialize (research/stack.md §2).
 
-Three shortcuts, each taken only where the result cannot differ:
+Four shortcuts, each taken only where the result cannot differ:
 
 - **Leaf fields** that strawberry would answer by reading an attribute (a
   "basic" field: no resolver, permission, extension, argument or middleware),
@@ -15,20 +15,25 @@ Three shortcuts, each taken only where the result cannot differ:
   and coerced in place: no path, no info, no resolver call.
 - **Object fields** that are basic attributes (an edge's `node`) go straight to
   their sub-selection.
-- **Resolvers** without arguments or extensions are called directly with their
-  `self`/`info`, not through strawberry's argument conversion and extension
-  chain (`lean_resolvers`, applied once to the built schema).
+- **Resolvers that take only `self`** (synchronous, no argument, no extension)
+  are called in place the same way, without a resolve info.
+- **Other resolvers** without arguments or extensions are called directly with
+  their `self`/`info`, not through strawberry's argument conversion and
+  extension chain (`lean_resolvers`, applied once to the built schema).
 
 Anything unusual (a null for a non-null field, a value that does not coerce,
 an exception, an awaitable, a wrong type) goes back through graphql-core, which
-raises the same located error it always did: every shortcut is a pure read, so
-doing it again is safe. tests/schema/test_execution.py compares whole answers,
-errors included, with strawberry's own executor.
+raises the same located error it always did: an attribute read is pure, so
+graphql-core reads it again; a resolver's result is handed over as it is, so
+no resolver ever runs twice. An error below an object nulls the nearest
+nullable field, as graphql-core does. tests/schema/test_execution.py compares
+whole answers, errors included, and resolver calls with strawberry's own
+executor.
 """
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any, cast
-from weakref import WeakKeyDictionary
 
 from graphql import (
     GraphQLField,
@@ -40,8 +45,10 @@ from graphql import (
     is_object_type,
 )
 from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry import relay
+from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 from strawberry.types.info import Info
@@ -51,89 +58,117 @@ DEFINITION = "strawberry-definition"
 _PLAIN = frozenset({str, int, float, bool})
 
 
-class LeafPlan:
-    """Read an attribute (or a relay id) and coerce it like graphql-core."""
+class Plan:
+    """How to answer one field of one type without graphql-core's field
+    machinery. `read` gets the value from the parent object: a plain attribute
+    read (pure: graphql-core may read it again if anything is unusual), or a
+    call to a resolver that takes only `self` (`calls`: it runs once, and
+    graphql-core completes whatever it returned if anything is unusual)."""
 
-    __slots__ = ("coerce", "non_null", "read")
+    __slots__ = (
+        "calls",
+        "coerce",
+        "field",
+        "is_type_of",
+        "non_null",
+        "object_type",
+        "read",
+    )
 
     def __init__(
-        self, read: Callable[[Any], Any], coerce: Callable[[Any], Any], non_null: bool
+        self,
+        field: GraphQLField,
+        read: Callable[[Any], Any],
+        *,
+        calls: bool,
+        coerce: Callable[[Any], Any] | None = None,
+        object_type: GraphQLObjectType | None = None,
+        is_type_of: Callable[[Any, Any], Any] | None = None,
     ):
-        self.read, self.coerce, self.non_null = read, coerce, non_null
+        self.field, self.read, self.calls = field, read, calls
+        self.non_null = isinstance(field.type, GraphQLNonNull)
+        self.coerce, self.object_type, self.is_type_of = coerce, object_type, is_type_of
 
-    def value(self, source: Any) -> Any:
-        """The completed value, or Undefined when graphql-core must handle it."""
-        try:
-            value = self.read(source)
-        except Exception:  # graphql-core raises it again, as a located error
-            return Undefined
+    def leaf(self, value: Any) -> Any:
+        """A scalar or enum value coerced as graphql-core would, or Undefined
+        when graphql-core must handle it (null for non-null, a failed coercion,
+        an exception or an awaitable)."""
         if value is None:
             return Undefined if self.non_null else None
-        if type(value) not in _PLAIN and (
-            isinstance(value, BaseException) or hasattr(value, "__await__")
-        ):
+        if type(value) not in _PLAIN and _unusual(value):
             return Undefined
         try:
-            coerced = self.coerce(value)
+            coerced = self.coerce(value)  # type: ignore[misc]  # set for leaves
         except Exception:
             return Undefined
         return Undefined if coerced is None or coerced is Undefined else coerced
 
-
-class ObjectPlan:
-    """Read an attribute holding an object of a known type."""
-
-    __slots__ = ("attribute", "is_type_of", "non_null", "object_type")
-
-    def __init__(
-        self,
-        attribute: str,
-        object_type: GraphQLObjectType,
-        non_null: bool,
-        is_type_of: Callable[[Any, Any], Any] | None,
-    ):
-        self.attribute, self.object_type = attribute, object_type
-        self.non_null, self.is_type_of = non_null, is_type_of
-
-    def value(self, source: Any) -> Any:
-        """The object (None for a null that is allowed), or Undefined."""
-        try:
-            value = getattr(source, self.attribute)
-        except Exception:
-            return Undefined
+    def object(self, value: Any) -> Any:
+        """The object if it can go straight to its sub-selection (None for a
+        null that is allowed), else Undefined."""
         if value is None:
             return Undefined if self.non_null else None
+        if _unusual(value):
+            return Undefined
         if self.is_type_of is not None and self.is_type_of(value, None) is not True:
             return Undefined
         return value
 
 
-Plan = LeafPlan | ObjectPlan | None
+def _unusual(value: Any) -> bool:
+    """An exception or an awaitable (graphql-core's own test for awaitables)."""
+    return isinstance(value, BaseException) or optimized_is_awaitable(value)
 
 
-def plan_for(schema: GraphQLSchema, parent: GraphQLObjectType, name: str) -> Plan:
+def plan_for(
+    schema: GraphQLSchema, parent: GraphQLObjectType, name: str
+) -> Plan | None:
     """How to answer field `name` of `parent` without graphql-core, if it can be."""
     field = schema.get_field(parent, name)
     if field is None or field.args:
         return None
     field_type: Any = field.type
-    non_null = isinstance(field_type, GraphQLNonNull)
     if isinstance(field_type, GraphQLNonNull):
         field_type = field_type.of_type
     definition = (field.extensions or {}).get(DEFINITION)
     if not isinstance(definition, StrawberryField) or definition.directives:
         return None
+    basic = _basic_read(field, definition)
+    call = _self_only_call(field, definition)
     if is_leaf_type(field_type):
-        read = _basic_read(field, definition) or _relay_id_read(parent, definition)
+        if call is not None:
+            return Plan(field, call, calls=True, coerce=field_type.coerce_output_value)
+        read = basic or _relay_id_read(parent, definition)
         if read is None:
             return None
-        return LeafPlan(read, field_type.coerce_output_value, non_null)
-    if is_object_type(field_type) and _basic_read(field, definition) is not None:
+        return Plan(field, read, calls=False, coerce=field_type.coerce_output_value)
+    if is_object_type(field_type) and (basic or call) is not None:
         is_type_of = field_type.is_type_of
         if is_type_of is not None and not _ignores_info(is_type_of):
             return None
-        return ObjectPlan(definition.python_name, field_type, non_null, is_type_of)
+        return Plan(
+            field,
+            call or basic,  # type: ignore[arg-type]  # one of them is set
+            calls=call is not None,
+            object_type=field_type,
+            is_type_of=is_type_of,
+        )
     return None
+
+
+def _self_only_call(
+    field: GraphQLField, definition: StrawberryField
+) -> Callable[[Any], Any] | None:
+    """A synchronous resolver that takes only `self` (no info, no argument, no
+    extension), already called directly by `lean_resolvers`."""
+    resolver = definition.base_resolver
+    if resolver is None or definition.is_async or not _is_lean(field):
+        return None
+    if resolver.info_parameter or resolver.root_parameter or resolver.parent_parameter:
+        return None
+    if resolver.self_parameter is None:
+        return None
+    return cast("Callable[[Any], Any]", resolver.wrapped_func)
 
 
 def _basic_read(
@@ -162,19 +197,27 @@ def _relay_id_read(
     type_name = parent.name
 
     def read(source: Any) -> Any:
-        kind = type(source)
-        if not (
-            isinstance(source, relay.Node)
-            and kind.resolve_id.__func__ is _RESOLVE_ID
-            and kind.resolve_typename.__func__ is _RESOLVE_TYPENAME
-        ):
+        attribute = _node_id_attribute(type(source))  # type: ignore[arg-type]  # classes hash
+        if attribute is None:
             raise LookupError("not a default relay node")  # back to graphql-core
-        node_id = getattr(source, kind.resolve_id_attr())
+        node_id = getattr(source, attribute)
         if node_id is None or hasattr(node_id, "__await__"):
             raise LookupError("not a plain id")
         return relay.GlobalID(type_name=type_name, node_id=str(node_id))
 
     return read
+
+
+@cache
+def _node_id_attribute(kind: type) -> str | None:
+    """The NodeID attribute of a node class that keeps strawberry's defaults."""
+    if not (
+        issubclass(kind, relay.Node)
+        and kind.resolve_id.__func__ is _RESOLVE_ID  # type: ignore[attr-defined]
+        and kind.resolve_typename.__func__ is _RESOLVE_TYPENAME  # type: ignore[attr-defined]
+    ):
+        return None
+    return kind.resolve_id_attr()
 
 
 _NODE_ID = relay.Node.__dict__["_id"].__func__
@@ -205,7 +248,7 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        plans = _plans(self.schema, parent_type)
+        plans = _plans(parent_type)
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
@@ -215,20 +258,7 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 plan = plans.get(name, Undefined)
                 if plan is Undefined:
                     plan = plans[name] = plan_for(self.schema, parent_type, name)
-                result: Any = Undefined
-                if plan is not None:
-                    value = plan.value(source_value)
-                    if value is None or type(plan) is LeafPlan:
-                        result = value
-                    elif value is not Undefined:
-                        result = self.collect_and_execute_subfields(
-                            plan.object_type,
-                            field_details_list,
-                            Path(path, response_name, parent_type.name),
-                            value,
-                            position_context,
-                        )
-                if result is Undefined:
+                if plan is None:
                     result = self.execute_field(
                         parent_type,
                         source_value,
@@ -238,6 +268,16 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     )
                     if result is Undefined:
                         continue
+                else:
+                    result = self._planned(
+                        plan,
+                        parent_type,
+                        source_value,
+                        field_details_list,
+                        path,
+                        response_name,
+                        position_context,
+                    )
                 results[response_name] = result
                 if is_awaitable(result):
                     awaitable_fields.append(response_name)
@@ -263,20 +303,142 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
         return get_results()
 
+    def _planned(
+        self,
+        plan: Plan,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path | None,
+        response_name: str,
+        position_context: Any,
+    ) -> Any:
+        """One field through its plan; graphql-core takes over what is unusual."""
+        try:
+            value = plan.read(source)
+        except Exception as error:
+            if not plan.calls:  # a pure read: graphql-core reads it again
+                value = Undefined
+            else:  # the resolver ran and raised: report it as graphql-core would
+                field_path = Path(path, response_name, parent_type.name)
+                self.handle_field_error(
+                    error, plan.field.type, field_details_list, field_path
+                )
+                return None
+        if value is not Undefined:
+            if plan.object_type is None:
+                result = plan.leaf(value)
+                if result is not Undefined:
+                    return result
+            else:
+                found = plan.object(value)
+                if found is None:
+                    return None
+                if found is not Undefined:
+                    return self._sub_selection(
+                        plan,
+                        field_details_list,
+                        Path(path, response_name, parent_type.name),
+                        found,
+                        position_context,
+                    )
+        field_path = Path(path, response_name, parent_type.name)
+        if plan.calls and value is not Undefined:
+            return self._complete(
+                plan,
+                parent_type,
+                field_details_list,
+                field_path,
+                value,
+                position_context,
+            )
+        return self.execute_field(
+            parent_type, source, field_details_list, field_path, position_context
+        )
 
-# Plans per schema (tests build many), then per type and field name.
-_by_schema: "WeakKeyDictionary[GraphQLSchema, dict[str, dict[str, Any]]]" = (
-    WeakKeyDictionary()
-)
+    def _sub_selection(
+        self,
+        plan: Plan,
+        field_details_list: Any,
+        path: Path,
+        value: Any,
+        position_context: Any,
+    ) -> Any:
+        """An object's sub-selection, with execute_field's error handling: an
+        error below a nullable object nulls that object."""
+        return_type = plan.field.type
+        try:
+            completed = self.collect_and_execute_subfields(
+                plan.object_type,  # type: ignore[arg-type]  # set for objects
+                field_details_list,
+                path,
+                value,
+                position_context,
+            )
+        except Exception as error:
+            self.handle_field_error(error, return_type, field_details_list, path)
+            return None
+        if not self.is_awaitable(completed):
+            return completed
+
+        async def await_completed() -> Any:
+            try:
+                return await completed
+            except Exception as error:
+                self.handle_field_error(error, return_type, field_details_list, path)
+                return None
+
+        return await_completed()
+
+    def _complete(
+        self,
+        plan: Plan,
+        parent_type: GraphQLObjectType,
+        field_details_list: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """What a resolver returned, completed by graphql-core exactly as
+        execute_field completes it (the resolver is not called again)."""
+        return_type = plan.field.type
+        info = self.build_resolve_info(
+            plan.field, to_nodes(field_details_list), parent_type, path
+        )
+        try:
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(
+                    return_type,
+                    field_details_list,
+                    info,
+                    path,
+                    result,
+                    position_context,
+                )
+            completed = self.complete_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        except Exception as error:
+            self.handle_field_error(error, return_type, field_details_list, path)
+            return None
+        if not self.is_awaitable(completed):
+            return completed
+
+        async def await_completed() -> Any:
+            try:
+                return await completed
+            except Exception as error:
+                self.handle_field_error(error, return_type, field_details_list, path)
+                return None
+
+        return await_completed()
 
 
-def _plans(schema: GraphQLSchema, parent: GraphQLObjectType) -> dict[str, Any]:
-    by_type = _by_schema.get(schema)
-    if by_type is None:
-        by_type = _by_schema[schema] = {}
-    plans = by_type.get(parent.name)
+def _plans(parent: GraphQLObjectType) -> dict[str, Any]:
+    """The plans of a type's fields, kept on the type: it belongs to one schema."""
+    plans: dict[str, Any] | None = parent.__dict__.get("_ladder_plans")
     if plans is None:
-        plans = by_type[parent.name] = {}
+        plans = parent._ladder_plans = {}  # type: ignore[attr-defined]
     return plans
 
 
@@ -334,4 +496,10 @@ def _lean(field: GraphQLField) -> Callable[..., Any] | None:
         def resolve(source: Any, info: Any) -> Any:
             return function()
 
+    resolve._ladder_lean = True  # type: ignore[attr-defined]  # see _is_lean
     return resolve
+
+
+def _is_lean(field: GraphQLField) -> bool:
+    """`lean_resolvers` replaced this field's resolver."""
+    return getattr(field.resolve, "_ladder_lean", False) is True

@@ -108,7 +108,9 @@ class CustomerMutation:
                 customer=None, user_errors=user_errors(error, _error)
             )
         return CustomerUpsertPayload(
-            customer=Customer.from_row(row), created=result.created, user_errors=[]
+            customer=Customer.from_row(row, info),
+            created=result.created,
+            user_errors=[],
         )
 
     @strawberry.mutation(
@@ -130,7 +132,7 @@ class CustomerMutation:
             return CustomerPayload(
                 customer=None, user_errors=user_errors(error, _error)
             )
-        return CustomerPayload(customer=Customer.from_row(row), user_errors=[])
+        return CustomerPayload(customer=Customer.from_row(row, info), user_errors=[])
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -159,7 +161,7 @@ class CustomerMutation:
             return CustomerPayload(
                 customer=None, user_errors=user_errors(error, _error)
             )
-        return CustomerPayload(customer=Customer.from_row(row), user_errors=[])
+        return CustomerPayload(customer=Customer.from_row(row, info), user_errors=[])
 
     @strawberry.mutation(
         permission_classes=[IsSecretKey],

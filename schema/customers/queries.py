@@ -60,7 +60,7 @@ class CustomerQuery:
             row = await service.get(caller(info).store, customer_id)
         except CustomerNotFoundError:
             return None
-        return Customer.from_row(row)
+        return Customer.from_row(row, info)
 
     @strawberry.field(
         permission_classes=[IsSecretKey],
@@ -81,7 +81,7 @@ class CustomerQuery:
             platform=PlatformValue[platform.name],
             external_id=external_id,
         )
-        return Customer.from_row(row) if row else None
+        return Customer.from_row(row, info) if row else None
 
     @relay.connection(
         CustomerConnection,
@@ -155,4 +155,4 @@ class CustomerQuery:
             row = await service.get(principal.store, principal.customer_id)
         except CustomerNotFoundError:
             return None
-        return Customer.from_row(row)
+        return Customer.from_row(row, info)

@@ -32,6 +32,7 @@ from schema.ledger.types import (
 from schema.orders.types import Order, OrderConnection
 from schema.personalization.types import Nudge, NudgeType
 from schema.rewards.types import Redemption, RedemptionConnection
+from schema.tiers.loaders import TierLoaders
 from schema.tiers.types import Tier, TierChange, TierChangeReason, TierProgress
 
 HISTORY_LIMIT = 100
@@ -105,6 +106,8 @@ class Customer(relay.Node):
     created_at: datetime = strawberry.field(description="When Ladder first knew them.")
     updated_at: datetime = strawberry.field(description="Last change to this record.")
     row: strawberry.Private[models.Customer]
+    # The request's tier loader (the store's tiers, read once per request).
+    tiers: strawberry.Private[TierLoaders]
 
     @strawberry.field(description="The customer's ids on the store's platforms.")
     async def external_ids(self, info: Info) -> list[ExternalId]:
@@ -115,14 +118,16 @@ class Customer(relay.Node):
         ]
 
     @strawberry.field(description="The tier held now; null without one.")
-    def tier(self, info: Info) -> Tier | None:
+    def tier(self) -> Tier | None:
         # Sync on purpose: lists preload the store's tiers, and a coroutine per
-        # row costs more than the lookup (research/stack.md §2.5).
+        # row costs more than the lookup (research/stack.md §2.5). Only `self`:
+        # the executor then calls it without a resolve info per row
+        # (schema/core/execution.py).
         if self.row.tier_id is None:
             return None
-        loaders = info.context.loaders.tiers
+        loaders = self.tiers
         if loaders.known is None:
-            return self._load_tier(info, self.row.tier_id)  # type: ignore[return-value]  # graphql-core awaits it
+            return self._load_tier(self.row.tier_id)  # type: ignore[return-value]  # graphql-core awaits it
         # One Tier per request, shared by the rows of a page that hold it.
         shown = loaders.shown.get(self.row.tier_id)
         if shown is None:
@@ -132,8 +137,8 @@ class Customer(relay.Node):
             shown = loaders.shown[self.row.tier_id] = Tier.from_row(row)
         return shown
 
-    async def _load_tier(self, info: Info, tier_id: UUID) -> Tier | None:
-        row = await info.context.loaders.tiers.get(tier_id)
+    async def _load_tier(self, tier_id: UUID) -> Tier | None:
+        row = await self.tiers.get(tier_id)
         return Tier.from_row(row) if row else None
 
     @strawberry.field(
@@ -251,7 +256,7 @@ class Customer(relay.Node):
         ]
 
     @classmethod
-    def from_row(cls, row: models.Customer) -> Self:
+    def from_row(cls, row: models.Customer, info: Info) -> Self:
         return cls(
             id=str(row.id),
             email=row.email,
@@ -271,6 +276,7 @@ class Customer(relay.Node):
             created_at=row.created_at,
             updated_at=row.updated_at,
             row=row,
+            tiers=info.context.loaders.tiers,
         )
 
 
@@ -314,7 +320,7 @@ class CustomerConnection(PageSizeGuard, relay.ListConnection[Customer]):
     def resolve_node(
         cls, node: models.Customer, *, info: Info, **kwargs: object
     ) -> Customer:
-        return Customer.from_row(node)
+        return Customer.from_row(node, info)
 
 
 @strawberry.enum(description="Why a customer mutation failed.")

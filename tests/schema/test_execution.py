@@ -11,13 +11,7 @@ import strawberry
 from graphql import GraphQLObjectType
 from strawberry import relay
 
-from schema.core.execution import (
-    LadderExecutionContext,
-    LeafPlan,
-    ObjectPlan,
-    lean_resolvers,
-    plan_for,
-)
+from schema.core.execution import LadderExecutionContext, lean_resolvers, plan_for
 
 
 @strawberry.enum
@@ -70,6 +64,16 @@ class Item(relay.Node):
     def fails(self) -> str | None:
         raise RuntimeError("resolver failed")
 
+    @strawberry.field
+    def double(self) -> Leaf:
+        CALLS.append(self.name)
+        return self.leaf
+
+    @strawberry.field
+    def double_or_nothing(self) -> Leaf | None:
+        CALLS.append(self.name)
+        return self.optional_leaf
+
 
 @strawberry.type
 class Custom(relay.Node):
@@ -105,6 +109,7 @@ async def _coroutine_value() -> str:
 
 
 ITEMS: list[Any] = []
+CALLS: list[str] = []  # names of the items whose resolvers ran
 
 
 @strawberry.type
@@ -137,7 +142,8 @@ def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
 
 DOCUMENT = """
 { items { id name required shout path later fails
-          leaf { name maybe count colour when } optionalLeaf { name } } }
+          leaf { name maybe count colour when } optionalLeaf { name colour }
+          double { name colour } doubleOrNothing { name colour } } }
 """
 
 
@@ -148,8 +154,13 @@ def _set_items(items: list[Any]) -> None:
 
 async def _both(document: str) -> tuple[dict[str, Any], dict[str, Any]]:
     reference, fast = _schemas()
+    CALLS.clear()
     expected = await reference.execute(document)
+    reference_calls = sorted(CALLS)
+    CALLS.clear()
     got = await fast.execute(document)
+    # Resolvers run exactly as often: a shortcut never calls one again.
+    assert sorted(CALLS) == reference_calls
     return _plain(expected), _plain(got)
 
 
@@ -164,7 +175,7 @@ async def test_plain_rows_answer_the_same() -> None:
     _set_items([_item("a"), _item("b", optional_leaf=_item("x").leaf)])
     expected, got = await _both(DOCUMENT)
     assert got == expected
-    assert got["data"]["items"][1]["optionalLeaf"] == {"name": "x"}
+    assert got["data"]["items"][1]["optionalLeaf"] == {"name": "x", "colour": "RED"}
     assert got["data"]["items"][0]["path"] == "items.0.path"  # info reaches resolvers
     # The resolver error is reported at its own path on both.
     assert {"message": "resolver failed", "path": ["items", 0, "fails"]} in got[
@@ -181,8 +192,24 @@ async def test_plain_rows_answer_the_same() -> None:
         {"leaf": None},  # null for a non-null object
         {"leaf": Wrong()},  # an object of the wrong type
         {"optional_leaf": Wrong()},
+        # A non-null field failing inside a nullable object nulls that object.
+        {
+            "optional_leaf": Leaf(
+                name=None, maybe=None, count=1, colour=Colour.RED, when=0
+            )
+        },  # type: ignore[arg-type]
+        {"optional_leaf": Leaf(name="n", maybe=None, count=1, colour=None, when=0)},  # type: ignore[arg-type]
     ],
-    ids=["null", "no-coerce", "raises", "null-object", "wrong-type", "wrong-optional"],
+    ids=[
+        "null",
+        "no-coerce",
+        "raises",
+        "null-object",
+        "wrong-type",
+        "wrong-optional",
+        "child-null-in-optional",
+        "child-enum-null-in-optional",
+    ],
 )
 async def test_unusual_values_fail_as_strawberry_does(
     overrides: dict[str, Any],
@@ -268,17 +295,25 @@ def test_the_shortcuts_are_taken_where_they_apply() -> None:
     schema = fast._schema
     item = schema.get_type("Item")
     assert isinstance(item, GraphQLObjectType)
-    kinds = {
-        name: type(plan_for(schema, item, name)).__name__
-        for name in ("id", "name", "required", "leaf", "optionalLeaf", "shout", "later")
+
+    def kind(name: str) -> str:
+        plan = plan_for(schema, item, name)
+        if plan is None:
+            return "graphql-core"
+        shape = "leaf" if plan.object_type is None else "object"
+        return f"{shape} {'call' if plan.calls else 'read'}"
+
+    assert {name: kind(name) for name in item.fields} == {
+        "id": "leaf read",
+        "name": "leaf read",
+        "required": "leaf read",
+        "leaf": "object read",
+        "optionalLeaf": "object read",
+        "shout": "leaf call",  # takes only self
+        "double": "object call",
+        "doubleOrNothing": "object call",
+        "fails": "leaf call",
+        "path": "graphql-core",  # takes info: called lean, through graphql-core
+        "later": "graphql-core",  # async
     }
-    assert kinds == {
-        "id": LeafPlan.__name__,
-        "name": LeafPlan.__name__,
-        "required": LeafPlan.__name__,
-        "leaf": ObjectPlan.__name__,
-        "optionalLeaf": ObjectPlan.__name__,
-        "shout": "NoneType",  # a resolver: called lean, through graphql-core
-        "later": "NoneType",
-    }
-    assert getattr(item.fields["shout"].resolve, "__name__", "") == "resolve"
+    assert getattr(item.fields["path"].resolve, "__name__", "") == "resolve"
