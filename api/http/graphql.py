@@ -23,6 +23,7 @@ from api.http.me_cache import MeCache
 from api.http.persisted import PersistedQueries, PersistedQueryError
 from api.http.ratelimit import RateLimiter
 from api.settings import Settings
+from api.stores import credentials
 from api.stores import service as stores
 from api.stores.errors import AuthCode, AuthError
 from api.stores.service import Principal
@@ -121,7 +122,11 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
         # Both versions are read before the answer is computed: the store's
         # with the store row the resolvers use (at authentication), then the
         # customer's. A write that lands in between moves one past the entry.
-        customer_version = await versions.of_customer(plan.store_id, plan.customer_id)
+        read, customer_version = context.principal.version_of(plan.customer_id)  # type: ignore[union-attr]  # plan needs a principal
+        if not read:
+            customer_version = await versions.of_customer(
+                plan.store_id, plan.customer_id
+            )
         if customer_version is None:
             return await self._execute_single(*args, **kwargs)  # gone: keep nothing
         found = (customer_version, plan.store_version)
@@ -219,10 +224,15 @@ async def _authenticate(request: Request) -> Principal | None:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise AuthError(AuthCode.UNAUTHENTICATED, "Use `Authorization: Bearer <key>`.")
-    principal = await stores.authenticate(key.strip())
-    token = request.headers.get(CUSTOMER_TOKEN_HEADER)
+    token = (request.headers.get(CUSTOMER_TOKEN_HEADER) or "").strip()
+    # The shopper the token names is only a hint until identify_shopper
+    # verifies it: their change version is read with the key, and kept only
+    # if the token proves to name them (Principal.version_of).
+    principal = await stores.authenticate(
+        key.strip(), shopper=credentials.claimed_customer(token) if token else None
+    )
     if token:
-        principal = stores.identify_shopper(principal, token.strip())
+        principal = stores.identify_shopper(principal, token)
     return principal
 
 

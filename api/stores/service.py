@@ -25,6 +25,17 @@ class Principal:
     # what a cached answer computed from this store row is valid for.
     # None on SQLite, which keeps no versions.
     store_version: int | None = None
+    # The change version of the shopper the customer token names, read with
+    # the key (PostgreSQL): (their id, their version, None when they are not
+    # the store's). Worth anything only once the token is verified to name them.
+    shopper_version: tuple[UUID, int | None] | None = None
+
+    def version_of(self, customer_id: UUID) -> tuple[bool, int | None]:
+        """(read, version) of a customer's change version, if read at authentication."""
+        found = self.shopper_version
+        if found is None or found[0] != customer_id:
+            return False, None
+        return True, found[1]
 
     @property
     def is_secret(self) -> bool:
@@ -111,24 +122,38 @@ async def update_store(
 
 
 @cache
-def _authenticate_sql(postgres: bool) -> str:
+def _authenticate_sql(postgres: bool, shopper: bool) -> str:
     # Built once the ORM is up: foreign-key columns exist only after init.
-    version = ", s.config_version AS store_version" if postgres else ""
+    versions = ""
+    if postgres:
+        versions = ", s.config_version AS store_version"
+        if shopper:  # the `me` cache's other version, in the same round trip
+            versions += (
+                ", (SELECT c.cache_version FROM customers c"
+                " WHERE c.id = $2 AND c.store_id = s.id) AS shopper_version"
+            )
     return (
-        f"SELECT {sql.columns(ApiKey, 'k', 'key_')}, {sql.columns(Store, 's')}{version}"  # noqa: S608 - column names from the models
+        f"SELECT {sql.columns(ApiKey, 'k', 'key_')}, {sql.columns(Store, 's')}{versions}"  # noqa: S608 - column names from the models
         " FROM api_keys k JOIN stores s ON s.id = k.store_id"
         " WHERE k.key_hash = $1 AND k.revoked_at IS NULL"
     )
 
 
-async def authenticate(raw_key: str) -> Principal:
-    """The principal for an API key; missing, unknown or revoked keys get nothing."""
+async def authenticate(raw_key: str, *, shopper: UUID | None = None) -> Principal:
+    """The principal for an API key; missing, unknown or revoked keys get nothing.
+
+    `shopper`, the customer a token claims (not yet verified), has their change
+    version read in the same statement on PostgreSQL (`Principal.version_of`).
+    """
     if credentials.kind_of(raw_key) is None:
         raise AuthError(AuthCode.UNAUTHENTICATED, "Unknown API key.")
+    postgres = sql.is_postgres()
+    read_shopper = postgres and shopper is not None
+    args: tuple[object, ...] = (credentials.hash_key(raw_key),)
+    if read_shopper:
+        args += (shopper,)
     # Every request runs this: hand-written SQL (api/core/sql.py).
-    row = await sql.fetch_one(
-        _authenticate_sql(sql.is_postgres()), credentials.hash_key(raw_key)
-    )
+    row = await sql.fetch_one(_authenticate_sql(postgres, read_shopper), *args)
     if row is None:
         raise AuthError(AuthCode.UNAUTHENTICATED, "Unknown or revoked API key.")
     key = sql.model_from(ApiKey, row, "key_")
@@ -138,6 +163,9 @@ async def authenticate(raw_key: str) -> Principal:
         key_id=key.id,
         allowed_origins=tuple(key.allowed_origins),
         store_version=row.get("store_version"),
+        shopper_version=(shopper, row["shopper_version"])
+        if read_shopper and shopper is not None
+        else None,
     )
 
 

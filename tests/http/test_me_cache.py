@@ -35,7 +35,7 @@ from tests.factories.program import (
     make_tier,
     order_event,
 )
-from tests.graphql import GraphQLClient, global_id
+from tests.graphql import GraphQLClient, count_queries, global_id
 
 ME = """{ me { pointsBalance pointsPending stage isLapsed tier { name }
   tierProgress { metric nextTier { name } amountToNext reviewAt amountToKeep }
@@ -105,6 +105,42 @@ async def test_a_repeated_me_is_served_from_the_cache(
     second = await _me(client, store, token)
     assert (first.headers[HEADER], second.headers[HEADER]) == ("miss", "hit")
     assert second.json() == first.json()
+
+
+async def test_a_hit_is_one_statement_the_key_with_both_versions(
+    client: httpx.AsyncClient, store: IssuedKeys
+) -> None:
+    ada = await make_customer(store.store)
+    token = _token(store, ada.id)
+    await _me(client, store, token)
+    with count_queries() as counter:
+        hit = await _me(client, store, token)
+    assert hit.headers[HEADER] == "hit"
+    assert counter.count == 1, counter.statements
+
+
+async def test_the_version_read_ahead_is_only_used_for_the_verified_shopper(
+    client: httpx.AsyncClient, store: IssuedKeys, other_store: IssuedKeys
+) -> None:
+    """The shopper a token names is read before the token is verified: a token
+    of another store, or a forged one, must not lend that read to anyone."""
+    ada = await make_customer(store.store, external_id="ada")
+    eve = await make_customer(other_store.store, external_id="eve")
+    await _me(client, store, _token(store, ada.id))
+    # Eve's token sent with this store's key: refused, nothing served.
+    crossed = await _ask(client, store, _token(other_store, eve.id))
+    assert crossed.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    forged = stores.mint_customer_token(
+        other_store.store, ada.id, ttl=timedelta(days=1)
+    )
+    refused = await _ask(client, store, forged[0])
+    assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    # Ada's own answer still moves with her writes.
+    async with in_transaction():
+        await ledger.adjust(store.store, ada.id, points=5, reason="goodwill")
+    after = await _me(client, store, _token(store, ada.id))
+    assert after.headers[HEADER] == "miss"
+    assert after.json()["data"]["me"]["pointsBalance"] == 5
 
 
 async def test_a_write_about_the_shopper_is_seen_at_once(

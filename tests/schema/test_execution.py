@@ -98,6 +98,18 @@ def _item(name: str, **overrides: Any) -> Item:
     return Item(**values)
 
 
+def _leaf(**overrides: Any) -> Leaf:
+    """A leaf with some values its type does not allow."""
+    values: dict[str, Any] = {
+        "name": "n",
+        "maybe": None,
+        "count": 1,
+        "colour": Colour.RED,
+        "when": 0.0,
+    }
+    return Leaf(**{**values, **overrides})
+
+
 class Wrong:
     """Not an Item: returned where an Item is due."""
 
@@ -193,12 +205,8 @@ async def test_plain_rows_answer_the_same() -> None:
         {"leaf": Wrong()},  # an object of the wrong type
         {"optional_leaf": Wrong()},
         # A non-null field failing inside a nullable object nulls that object.
-        {
-            "optional_leaf": Leaf(
-                name=None, maybe=None, count=1, colour=Colour.RED, when=0
-            )
-        },  # type: ignore[arg-type]
-        {"optional_leaf": Leaf(name="n", maybe=None, count=1, colour=None, when=0)},  # type: ignore[arg-type]
+        {"optional_leaf": _leaf(name=None)},
+        {"optional_leaf": _leaf(colour=None)},
     ],
     ids=[
         "null",
