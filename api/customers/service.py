@@ -6,7 +6,6 @@ from enum import StrEnum
 from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -91,40 +90,60 @@ def search(
     active_since: datetime | None = None,
     sort: CustomerSort = CustomerSort.CREATED_AT,
     descending: bool = True,
-) -> QuerySet[Customer]:
+) -> sql.Rows[Customer]:
     """Customers matching filters, newest first.
 
-    `text` matches email or name (contains) or an external id (exact);
-    `lapsed_before` keeps buyers whose last order is older, `active_since`
-    those who bought since (or never bought: they cannot have lapsed).
+    `text` matches email or name (contains, any case) or an external id
+    (exact); `lapsed_before` keeps buyers whose last order is older,
+    `active_since` those who bought since (or never bought: they cannot have
+    lapsed). Every back-office list runs this: hand-written SQL, the same
+    statement tortoise built for these filters.
     """
-    query = active(store)
+    args: list[object] = [store.id]
+
+    def arg(value: object) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    where = ["t.store_id = $1", "t.erased_at IS NULL"]
     if enrolled is not None:
-        query = query.filter(enrolled=enrolled)
+        where.append(f"t.enrolled = {arg(enrolled)}")
     if stage is not None:
-        query = query.filter(stage=stage)
+        where.append(f"t.stage = {arg(stage.value)}")
     if tier_id is not None:
-        query = query.filter(tier_id=tier_id)
+        where.append(f"t.tier_id = {arg(tier_id)}")
     if lapsed_before is not None:
-        query = query.filter(last_order_at__lt=lapsed_before)
+        where.append(f"t.last_order_at < {arg(lapsed_before)}")
     if active_since is not None:
-        query = query.filter(
-            Q(last_order_at__isnull=True) | Q(last_order_at__gte=active_since)
+        where.append(
+            f"(t.last_order_at IS NULL OR t.last_order_at >= {arg(active_since)})"
         )
     if text and text.strip():
         needle = text.strip()
-        by_external_id = CustomerIdentity.filter(
-            store_id=store.id, external_id=needle
-        ).values("customer_id")
-        query = query.filter(
-            Q(email__icontains=needle)
-            | Q(first_name__icontains=needle)
-            | Q(last_name__icontains=needle)
-            | Q(id__in=Subquery(by_external_id))
+        pattern = arg(f"%{_escape_like(needle)}%")
+        matches = [
+            f"UPPER(CAST(t.{column} AS VARCHAR)) LIKE UPPER({pattern}) ESCAPE '\\'"
+            for column in ("email", "first_name", "last_name")
+        ]
+        by_id = arg(needle)
+        matches.append(
+            "t.id IN (SELECT i.customer_id FROM customer_identities i"  # noqa: S608 - bound parameters only
+            f" WHERE i.store_id = $1 AND i.external_id = {by_id})"
         )
-    order = f"-{sort.value}" if descending else sort.value
+        where.append(f"({' OR '.join(matches)})")
+    direction = "DESC" if descending else "ASC"
     # The id breaks ties so pages never overlap or skip rows.
-    return query.order_by(order, "-id" if descending else "id")
+    return sql.Rows(
+        Customer,
+        " AND ".join(where),
+        args,
+        order_by=f"t.{sort.value} {direction}, t.id {direction}",
+    )
+
+
+def _escape_like(text: str) -> str:
+    """`text` matched literally by LIKE ... ESCAPE '\\'."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def upsert(

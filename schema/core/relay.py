@@ -12,6 +12,7 @@ from strawberry.types.base import StrawberryContainer, get_object_definition
 from strawberry.types.nodes import FragmentSpread, InlineFragment
 from tortoise.queryset import QuerySet
 
+from api.core import sql
 from schema.core.errors import ApiError
 
 
@@ -52,16 +53,16 @@ class PageSizeGuard:
                     "BAD_USER_INPUT", f"`{name}` must be between 0 and {limit}."
                 )
         try:
-            if isinstance(nodes, QuerySet):
-                return _queryset_page(cls, nodes, info=info, **kwargs)
+            if isinstance(nodes, QuerySet | sql.Rows):
+                return _paged(cls, nodes, info=info, **kwargs)
             return super().resolve_connection(nodes, info=info, **kwargs)  # type: ignore[misc]
         except ValueError as error:  # a cursor that is not one of ours
             raise ApiError("BAD_USER_INPUT", "Invalid pagination cursor.") from error
 
 
-def _queryset_page(
+def _paged(
     connection: Any,
-    rows: QuerySet[Any],
+    rows: QuerySet[Any] | sql.Rows[Any],
     *,
     info: Any,
     before: str | None = None,
@@ -71,7 +72,8 @@ def _queryset_page(
     max_results: int | None = None,
     **kwargs: Any,
 ) -> Any:
-    """strawberry's ListConnection.resolve_connection for a QuerySet, with the
+    """strawberry's ListConnection.resolve_connection for rows read a page at a
+    time (a QuerySet or hand-written `sql.Rows`), with the
     same slice, cursors and page info, minus its per-row costs: the page is one
     awaited read rather than an async iteration, the edge class is looked up
     once per connection type rather than per request, and the over-fetched row

@@ -184,6 +184,26 @@ async def test_search_by_text_enrolment_and_sort(store: IssuedKeys) -> None:
     ]
 
 
+async def test_search_text_is_literal_and_ignores_case(store: IssuedKeys) -> None:
+    """LIKE's wildcards in the text match themselves, not any character."""
+    for n, email in enumerate(
+        ["a_b@example.com", "axb@example.com", "100%off@example.com", "1000ff@x.com"]
+    ):
+        await make_customer(store.store, external_id=f"w-{n}", email=email)
+    await make_customer(
+        store.store, external_id="w-9", email="b@x.com", first_name="Back\\Slash"
+    )
+
+    async def emails(text: str) -> set[str | None]:
+        return {r.email for r in await service.search(store.store, text=text)}
+
+    assert await emails("A_B") == {"a_b@example.com"}
+    assert await emails("100%") == {"100%off@example.com"}
+    assert await emails("k\\s") == {"b@x.com"}
+    assert await emails("k\\") == {"b@x.com"}
+    assert len(await emails("@")) == 5
+
+
 @pytest.mark.postgres
 async def test_concurrent_first_upserts_make_one_customer(store: IssuedKeys) -> None:
     # given 25 callers racing to create the same customer
