@@ -378,17 +378,7 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as error:
             self.handle_field_error(error, return_type, field_details_list, path)
             return None
-        if not self.is_awaitable(completed):
-            return completed
-
-        async def await_completed() -> Any:
-            try:
-                return await completed
-            except Exception as error:
-                self.handle_field_error(error, return_type, field_details_list, path)
-                return None
-
-        return await_completed()
+        return self._guarded(completed, return_type, field_details_list, path)
 
     def _complete(
         self,
@@ -421,6 +411,13 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as error:
             self.handle_field_error(error, return_type, field_details_list, path)
             return None
+        return self._guarded(completed, return_type, field_details_list, path)
+
+    def _guarded(
+        self, completed: Any, return_type: Any, field_details_list: Any, path: Path
+    ) -> Any:
+        """A completion, with an error raised while awaiting it handled as
+        execute_field handles it."""
         if not self.is_awaitable(completed):
             return completed
 
