@@ -148,12 +148,12 @@ async def authenticate(raw_key: str, *, shopper: UUID | None = None) -> Principa
     if credentials.kind_of(raw_key) is None:
         raise AuthError(AuthCode.UNAUTHENTICATED, "Unknown API key.")
     postgres = sql.is_postgres()
-    read_shopper = postgres and shopper is not None
+    ahead = shopper if postgres else None  # SQLite keeps no versions
     args: tuple[object, ...] = (credentials.hash_key(raw_key),)
-    if read_shopper:
-        args += (shopper,)
+    if ahead is not None:
+        args += (ahead,)
     # Every request runs this: hand-written SQL (api/core/sql.py).
-    row = await sql.fetch_one(_authenticate_sql(postgres, read_shopper), *args)
+    row = await sql.fetch_one(_authenticate_sql(postgres, ahead is not None), *args)
     if row is None:
         raise AuthError(AuthCode.UNAUTHENTICATED, "Unknown or revoked API key.")
     key = sql.model_from(ApiKey, row, "key_")
@@ -163,9 +163,7 @@ async def authenticate(raw_key: str, *, shopper: UUID | None = None) -> Principa
         key_id=key.id,
         allowed_origins=tuple(key.allowed_origins),
         store_version=row.get("store_version"),
-        shopper_version=(shopper, row["shopper_version"])
-        if read_shopper and shopper is not None
-        else None,
+        shopper_version=None if ahead is None else (ahead, row["shopper_version"]),
     )
 
 
