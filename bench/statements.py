@@ -26,7 +26,7 @@ from bench.__main__ import ME_QUERY, REDEEM_MUTATION, _global_id, _order_webhook
 from tests.graphql import count_queries
 
 
-async def run(base_url: str, name: str) -> dict[str, int]:
+async def run(base_url: str, name: str, show: str = "") -> dict[str, int]:
     url = seed.database_url(base_url, name)
     conn = await asyncpg.connect(seed.asyncpg_url(url))
     try:
@@ -109,6 +109,10 @@ async def run(base_url: str, name: str) -> dict[str, int]:
                 with count_queries() as counter:
                     await work()
                 counts[f"{name}_{when}"] = counter.count
+                if show and f"{name}_{when}".startswith(show):
+                    print(f"-- {name}, {when}")
+                    for statement in counter.statements:
+                        print(" ".join(statement.split())[:300])
     return counts
 
 
@@ -116,8 +120,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/test")
     parser.add_argument("--name", default="ladder_bench")
+    parser.add_argument(
+        "--show", default="", help="print the statements of cases named so"
+    )
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.database, args.name)), indent=2))
+    print(json.dumps(asyncio.run(run(args.database, args.name, args.show)), indent=2))
 
 
 if __name__ == "__main__":

@@ -155,6 +155,44 @@ async def fetch_models(
     return [model_from(model, row) for row in await fetch_all(query, *args)]
 
 
+async def update_returning(
+    model: type[M], assignments: str, where: str, *args: Any
+) -> list[M]:
+    """PostgreSQL only: UPDATE the model's rows matching `where` and return
+    them as they are now, in one statement (a row lock and a write where a
+    locked read and a later UPDATE took two)."""
+    table = model._meta.db_table
+    query = f"UPDATE {table} SET {assignments} WHERE {where} RETURNING {columns(model, table)}"  # noqa: S608 - names from the model, clauses from the caller's constants
+    return [model_from(model, row) for row in await fetch_all(query, *args)]
+
+
+async def insert_unless_exists(instance: Model) -> bool:
+    """Insert a new model instance unless its row would break a unique key;
+    True when it was inserted. One statement (tortoise's own INSERT with
+    `ON CONFLICT DO NOTHING`) where `create` in a savepoint, with the
+    IntegrityError caught, took three round trips. Like any INSERT on
+    PostgreSQL, it waits for a concurrent insert of the same key to commit or
+    roll back before deciding."""
+    client = _client()
+    model = type(instance)
+    if model._meta.generated_db_fields:  # its new id would have to be read back
+        raise TypeError(f"{model.__name__} has database-generated columns")
+    executor = client.executor_class(model=model, db=client)
+    fields = model._meta.fields_map
+    values = [
+        fields[name].to_db_value(getattr(instance, name), instance)
+        for name in executor.regular_columns
+    ]
+    query = f"{executor.insert_query} ON CONFLICT DO NOTHING"
+    if client.capabilities.dialect == "postgres":
+        # asyncpg's status "INSERT 0 n" is misread by tortoise's execute_query.
+        inserted = await client.execute_insert(f"{query} RETURNING 1", values)
+    else:
+        inserted, _ = await client.execute_query(query, values)
+    instance._saved_in_db = bool(inserted)
+    return instance._saved_in_db
+
+
 class Rows(Generic[M]):
     """The rows of a model's table (alias `t`) matching `where`, in a fixed
     order, read a page at a time: what a connection needs (a slice and a

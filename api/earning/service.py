@@ -36,12 +36,15 @@ async def award(
     order_id: UUID | None = None,
     once_key: str | None = None,
     programme: snapshot.Programme | None = None,
+    also_save: tuple[str, ...] = (),
 ) -> list[PointsTransaction]:
     """Credit what the store's active rules of this kind give (customer locked).
 
     Each entry names its rule (and campaign); caps per rule and period apply.
     `once_key` makes an action pay out at most once (e.g. one birthday a year).
     Callers already holding the store's programme pass it (`programme`).
+    `also_save`: other customer fields the caller changed, saved with the
+    balances when anything is credited (else the caller saves them).
     """
     programme = programme or await snapshot.of(store)
     multiplier = _tier_multiplier(customer, programme)
@@ -90,6 +93,7 @@ async def award(
                 idempotency_key=key,
                 # Only order points wait for the return window.
                 hold=kind is RuleKind.ORDER_SPEND,
+                also_save=also_save,
             )
             if transaction is not None:
                 given.append(transaction)

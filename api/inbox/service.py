@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -48,18 +47,15 @@ async def record(
     payload: dict[str, Any],
 ) -> WebhookDelivery | None:
     """Store a verified delivery; None when this event was stored already."""
-    try:
-        async with in_transaction():
-            return await WebhookDelivery.create(
-                store_id=connection.store_id,
-                platform=connection.platform,
-                shop_ref=connection.shop_ref,
-                topic=topic,
-                event_key=event_key,
-                payload=payload,
-            )
-    except IntegrityError:
-        return None
+    delivery = WebhookDelivery(
+        store_id=connection.store_id,
+        platform=connection.platform,
+        shop_ref=connection.shop_ref,
+        topic=topic,
+        event_key=event_key,
+        payload=payload,
+    )
+    return delivery if await sql.insert_unless_exists(delivery) else None
 
 
 async def process(
@@ -75,7 +71,7 @@ async def process(
     try:
         async with in_transaction():
             delivery = await _claim(delivery_id)
-            if delivery is None:  # done already, or being done by another worker
+            if delivery is None:  # done already (a concurrent claim waits for it)
                 return True
             if connection is None:
                 connection = await connections.find(
@@ -95,14 +91,9 @@ async def process(
                     if _retry_later(error):
                         raise
                     skipped.append(f"{error.code}: {error.message}")
-            delivery.processed_at = utc_now()
-            delivery.attempts += 1
-            delivery.last_error = (
-                ("skipped " + "; ".join(skipped))[:500] if skipped else None
-            )
-            await delivery.save(
-                update_fields=["processed_at", "attempts", "last_error"]
-            )
+            if skipped:
+                delivery.last_error = ("skipped " + "; ".join(skipped))[:500]
+                await delivery.save(update_fields=["last_error"])
         return True
     except Exception as error:  # kept, counted and retried: never lost
         logger.warning("webhook %s failed: %s", delivery_id, type(error).__name__)
@@ -114,14 +105,30 @@ async def process(
 
 
 async def _claim(delivery_id: UUID) -> WebhookDelivery | None:
-    """The delivery, locked, unless done or being done (every webhook runs
-    this: hand-written SQL)."""
-    return await sql.fetch_model(
-        WebhookDelivery,
-        "t.id = $1 AND t.processed_at IS NULL",
-        delivery_id,
-        lock="FOR UPDATE SKIP LOCKED",
+    """The delivery, locked and marked processed (undone with the transaction
+    if processing fails), unless done already. Every webhook runs this:
+    hand-written SQL, one statement on PostgreSQL, where a concurrent claim
+    waits for this transaction and then finds the delivery done."""
+    now = utc_now()
+    if sql.is_postgres():
+        claimed = await sql.update_returning(
+            WebhookDelivery,
+            "processed_at = $2, attempts = attempts + 1, last_error = NULL",
+            "id = $1 AND processed_at IS NULL",
+            delivery_id,
+            now,
+        )
+        return claimed[0] if claimed else None
+    # SQLite runs one write transaction at a time, and older versions have no
+    # RETURNING: read, then mark.
+    delivery = await sql.fetch_model(
+        WebhookDelivery, "t.id = $1 AND t.processed_at IS NULL", delivery_id
     )
+    if delivery is not None:
+        delivery.processed_at, delivery.last_error = now, None
+        delivery.attempts += 1
+        await delivery.save(update_fields=["processed_at", "attempts", "last_error"])
+    return delivery
 
 
 def _retry_later(error: DomainError) -> bool:

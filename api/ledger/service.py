@@ -131,8 +131,13 @@ async def credit(
     idempotency_key: str | None = None,
     hold: bool = True,
     now: datetime | None = None,
+    also_save: tuple[str, ...] = (),
 ) -> PointsTransaction:
-    """Add points as a new lot: pending for the store's hold, expiring per its rules."""
+    """Add points as a new lot: pending for the store's hold, expiring per its rules.
+
+    `also_save` names other customer fields the caller changed, written in the
+    same UPDATE as the balances (an order's payment saves one round trip).
+    """
     if points <= 0:
         raise ValueError("credit needs positive points")
     now = now or utc_now()
@@ -178,6 +183,7 @@ async def credit(
             "points_pending",
             "points_lifetime",
             "updated_at",
+            *also_save,
         ]
     )
     return transaction

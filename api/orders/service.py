@@ -9,9 +9,6 @@ from datetime import UTC
 from typing import Any
 from uuid import UUID
 
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
-
 from api.core import sql
 from api.core.clock import utc_now
 from api.customers import service as customers
@@ -158,28 +155,27 @@ async def _locked_order(
     order = await _lock_order(store, event.platform, ref)
     if order is not None:
         return order, False
-    try:
-        async with in_transaction():  # savepoint: a concurrent first delivery may win
-            order = await Order.create(
-                store_id=store.id,
-                customer_id=customer.id,
-                platform=event.platform,
-                order_ref=ref,
-                name=event.name,
-                status=OrderStatus.PLACED,
-                currency=event.currency.upper(),
-                eligible_minor=event.eligible_minor,
-                total_minor=event.total_minor,
-                discount_codes=list(event.discount_codes),
-                placed_at=event.occurred_at,
-                snapshot_at=event.updated_at,
-            )
+    order = Order(
+        store_id=store.id,
+        customer_id=customer.id,
+        platform=event.platform,
+        order_ref=ref,
+        name=event.name,
+        status=OrderStatus.PLACED,
+        currency=event.currency.upper(),
+        eligible_minor=event.eligible_minor,
+        total_minor=event.total_minor,
+        discount_codes=list(event.discount_codes),
+        placed_at=event.occurred_at,
+        snapshot_at=event.updated_at,
+    )
+    if await sql.insert_unless_exists(order):
         return order, True
-    except IntegrityError:
-        winner = await _lock_order(store, event.platform, ref)
-        if winner is None:  # pragma: no cover - the conflicting row exists
-            raise
-        return winner, False
+    # A concurrent first delivery of this order won (its insert committed).
+    winner = await _lock_order(store, event.platform, ref)
+    if winner is None:  # pragma: no cover - the conflicting row exists
+        raise RuntimeError(f"order {ref} conflicted but cannot be read")
+    return winner, False
 
 
 async def _lock_order(store: Store, platform: str, ref: str) -> Order | None:
@@ -224,6 +220,10 @@ async def _pay(
     order.paid_at = event.occurred_at
     if event.total_minor and not order.total_minor:
         order.total_minor = event.total_minor
+    customer.paid_orders += 1
+    if customer.last_order_at is None or event.occurred_at > customer.last_order_at:
+        customer.last_order_at = event.occurred_at
+    counted = ("paid_orders", "last_order_at")
     # Read once: the earning and the tier evaluation below both need it.
     programme = await snapshot.of(store)
     given = await earning.award(
@@ -238,14 +238,13 @@ async def _pay(
         currency=order.currency,
         order_id=order.id,
         programme=programme,
+        also_save=counted,  # one customer UPDATE for the points and the count
     )
     order.points_earned = sum(t.points for t in given)
     result.points_earned = order.points_earned
     result.effects.append("paid")
-    customer.paid_orders += 1
-    if customer.last_order_at is None or event.occurred_at > customer.last_order_at:
-        customer.last_order_at = event.occurred_at
-    await customer.save(update_fields=["paid_orders", "last_order_at", "updated_at"])
+    if not given:
+        await customer.save(update_fields=[*counted, "updated_at"])
     await order.save()  # tier qualification reads paid orders
     note = f"order {order.name or order.order_ref} paid"
     await tiers.evaluate(store, customer, note=note, store_tiers=list(programme.tiers))

@@ -10,6 +10,8 @@ from tortoise import Tortoise
 from api.core import sql
 from api.customers.models import Customer
 from api.db import APP_LABEL
+from api.inbox.models import WebhookDelivery
+from api.platforms import PlatformName
 from api.stores.service import IssuedKeys
 from tests.factories.customers import make_customer
 from tests.factories.program import seed_everything
@@ -72,3 +74,37 @@ async def test_rows_read_pages_and_count(store: IssuedKeys) -> None:
     assert len(await rows) == 5
     with pytest.raises(ValueError, match="pages"):
         rows[2:]
+
+
+async def test_insert_unless_exists_inserts_once_per_unique_key(
+    store: IssuedKeys,
+) -> None:
+    def delivery(payload: dict[str, Any]) -> WebhookDelivery:
+        return WebhookDelivery(
+            store_id=store.store.id,
+            platform=PlatformName.SHOPIFY,
+            shop_ref="a.myshopify.com",
+            topic="orders/paid",
+            event_key="evt-1",
+            payload=payload,
+        )
+
+    first = delivery({"n": 1})
+    assert await sql.insert_unless_exists(first) is True
+    assert first._saved_in_db
+    # The same event again: refused by the unique key, nothing written.
+    again = delivery({"n": 2})
+    assert await sql.insert_unless_exists(again) is False
+    assert not again._saved_in_db
+    stored = await WebhookDelivery.all()
+    assert [(d.id, d.payload, d.received_at) for d in stored] == [
+        (first.id, {"n": 1}, first.received_at)
+    ]
+    # Another key goes in, and the inserted instance saves as an update.
+    other = delivery({"n": 3})
+    other.event_key = "evt-2"
+    assert await sql.insert_unless_exists(other) is True
+    other.attempts = 2
+    await other.save(update_fields=["attempts"])
+    assert (await WebhookDelivery.get(id=other.id)).attempts == 2
+    assert await WebhookDelivery.all().count() == 2
