@@ -5,7 +5,7 @@ nothing: `redrive` picks up whatever was stored but not processed.
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -58,6 +58,11 @@ async def record(
     return delivery if await sql.insert_unless_exists(delivery) else None
 
 
+class _RefusedError(Exception):
+    """The one fact of a delivery was refused for good: the transaction is
+    undone, then the delivery is marked done with the reason."""
+
+
 async def process(
     delivery_id: UUID,
     connectors: Mapping[PlatformName, Connector],
@@ -82,18 +87,17 @@ async def process(
             facts = connectors[delivery.platform].facts(
                 delivery.topic, delivery.payload, currency=connection.store.currency
             )
-            skipped = []
-            for fact in facts:
-                try:
-                    async with in_transaction():  # one bad fact spoils no other
-                        await _apply(connection, fact)
-                except DomainError as error:
-                    if _retry_later(error):
-                        raise
-                    skipped.append(f"{error.code}: {error.message}")
+            skipped = await _apply_all(connection, facts)
             if skipped:
-                delivery.last_error = ("skipped " + "; ".join(skipped))[:500]
+                delivery.last_error = _skip_note(skipped)
                 await delivery.save(update_fields=["last_error"])
+        return True
+    except _RefusedError as refused:
+        await WebhookDelivery.filter(id=delivery_id, processed_at__isnull=True).update(
+            processed_at=utc_now(),
+            attempts=F("attempts") + 1,
+            last_error=_skip_note([str(refused)]),
+        )
         return True
     except Exception as error:  # kept, counted and retried: never lost
         logger.warning("webhook %s failed: %s", delivery_id, type(error).__name__)
@@ -102,6 +106,34 @@ async def process(
             last_error=f"{type(error).__name__}: {error}"[:500],
         )
         return False
+
+
+async def _apply_all(connection: Connection, facts: Sequence[object]) -> list[str]:
+    """Apply the facts; the reasons of those refused for good (skipped)."""
+    if len(facts) == 1:
+        # The usual single fact needs no savepoint (two round trips): if it is
+        # refused, the whole transaction is undone instead (_RefusedError).
+        try:
+            await _apply(connection, facts[0])
+        except DomainError as error:
+            if _retry_later(error):
+                raise
+            raise _RefusedError(f"{error.code}: {error.message}") from error
+        return []
+    skipped = []
+    for fact in facts:
+        try:
+            async with in_transaction():  # one bad fact spoils no other
+                await _apply(connection, fact)
+        except DomainError as error:
+            if _retry_later(error):
+                raise
+            skipped.append(f"{error.code}: {error.message}")
+    return skipped
+
+
+def _skip_note(reasons: list[str]) -> str:
+    return ("skipped " + "; ".join(reasons))[:500]
 
 
 async def _claim(delivery_id: UUID) -> WebhookDelivery | None:
