@@ -70,7 +70,7 @@ async def _process(shop: Connection, *facts: str) -> tuple[bool, WebhookDelivery
 
 
 async def _customers() -> list[str]:
-    return sorted(await Customer.all().values_list("first_name", flat=True))
+    return sorted(str(c.first_name) for c in await Customer.all())
 
 
 async def test_a_single_fact_applies_and_the_delivery_is_done(shop: Connection) -> None:

@@ -1,6 +1,7 @@
 """Change versions (migration 0008): every table is classified, has its
 triggers, and every kind of write moves the version a cached read compares."""
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from uuid import UUID
 
@@ -10,7 +11,7 @@ from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
 
 from api.customers import service as customers
-from api.customers.models import Customer
+from api.customers.models import Customer, CustomerIdentity, Platform
 from api.customers.rules import CustomerChanges
 from api.ledger import service as ledger
 from api.orders.events import OrderEventKind
@@ -190,3 +191,51 @@ async def test_erasure_and_everything_seeded_move_versions(store: IssuedKeys) ->
 
     assert (await _moves(s, seeded.customer.id, erase))[0]
     assert await Customer.filter(id=seeded.customer.id).count() == 1
+
+
+async def _identity(store: Store, customer_id: UUID, ref: str) -> None:
+    """A row about the customer that leaves the customer row itself alone."""
+    await CustomerIdentity.create(
+        store_id=store.id,
+        customer_id=customer_id,
+        platform=Platform.SHOPIFY,
+        external_id=ref,
+    )
+
+
+class _UndoError(Exception):
+    pass
+
+
+@on_postgres
+async def test_a_transaction_moves_the_version_once_however_many_rows_it_writes(
+    store: IssuedKeys,
+) -> None:
+    s = store.store
+    ada = await make_customer(s)
+    before, _ = await _versions(s, ada.id)
+    async with in_transaction():
+        for n in range(3):
+            await _identity(s, ada.id, f"ada-{n}")
+    assert (await _versions(s, ada.id))[0] == before + 1
+    # The next transaction moves it again.
+    async with in_transaction():
+        await _identity(s, ada.id, "ada-3")
+    assert (await _versions(s, ada.id))[0] == before + 2
+
+
+@on_postgres
+async def test_a_write_undone_with_its_savepoint_does_not_stop_the_next_one_moving_the_version(
+    store: IssuedKeys,
+) -> None:
+    s = store.store
+    ada = await make_customer(s)
+    before, _ = await _versions(s, ada.id)
+    async with in_transaction():
+        with contextlib.suppress(_UndoError):
+            async with in_transaction():  # a savepoint, rolled back
+                await _identity(s, ada.id, "undone")
+                raise _UndoError
+        await _identity(s, ada.id, "kept")
+    assert (await _versions(s, ada.id))[0] > before
+    assert await CustomerIdentity.filter(external_id="undone").count() == 0
