@@ -17,7 +17,7 @@ from api.core import sql
 from api.core.errors import DomainError
 from api.orders import service as orders
 from api.orders.events import OrderEvent
-from api.platforms import OrderSource
+from api.platforms import OrderPage, OrderSource
 
 PAGE_SIZE = 250
 # Shoppers whose orders are ingested at once (PostgreSQL). A backfill is bound
@@ -61,29 +61,60 @@ async def backfill(
         await connections.save_checkpoint(
             connection.id, cursor=None, synced_until=start
         )
-    while True:
-        page = await source.orders_page(since=start, cursor=cursor, page_size=page_size)
-        report.orders_seen += page.orders_seen
-        by_shopper: dict[str, list[OrderEvent]] = {}
-        for event in page.events:
-            if event.extra.get("test") == "true" and not connection.include_test_orders:
-                report.skipped += 1
-                continue
-            by_shopper.setdefault(_shopper_of(event), []).append(event)
-        await _ingest_all(connection, list(by_shopper.values()), report)
-        report.pages += 1
-        cursor = page.cursor if page.has_next else None
-        # Committed page by page: (window start, cursor) while paging; when done,
-        # the next run only asks for what changed after the newest order seen.
-        await connections.save_checkpoint(
-            connection.id,
-            cursor=cursor,
-            synced_until=start if page.has_next else (page.updated_until or start),
+
+    def fetch(after: str | None) -> asyncio.Future[OrderPage]:
+        return asyncio.ensure_future(
+            source.orders_page(since=start, cursor=after, page_size=page_size)
         )
-        if on_page is not None:
-            on_page(report)
-        if not page.has_next or (max_pages is not None and report.pages >= max_pages):
-            break
+
+    # The next page is asked for while this one is ingested: a platform's
+    # answer takes longer than ingesting a page, and the two overlap. Pages
+    # are still asked for one at a time and in order (cost limits, cursors).
+    upcoming = fetch(cursor)
+    try:
+        while True:
+            page = await upcoming
+            last = not page.has_next or (
+                max_pages is not None and report.pages + 1 >= max_pages
+            )
+            if not last:
+                upcoming = fetch(page.cursor)
+            report.orders_seen += page.orders_seen
+            await _ingest_all(connection, _by_shopper(connection, page, report), report)
+            report.pages += 1
+            cursor = page.cursor if page.has_next else None
+            # Committed page by page: (window start, cursor) while paging; when
+            # done, the next run asks only for what changed after the newest
+            # order seen.
+            await connections.save_checkpoint(
+                connection.id,
+                cursor=cursor,
+                synced_until=start if page.has_next else (page.updated_until or start),
+            )
+            if on_page is not None:
+                on_page(report)
+            if last:
+                break
+    finally:
+        # A page asked for ahead when the run stops early: dropped, and its
+        # own failure, if any, is not the one reported.
+        if not upcoming.done():
+            upcoming.cancel()
+        elif not upcoming.cancelled():
+            upcoming.exception()
+    return report
+
+
+def _by_shopper(
+    connection: Connection, page: OrderPage, report: SyncReport
+) -> list[list[OrderEvent]]:
+    by_shopper: dict[str, list[OrderEvent]] = {}
+    for event in page.events:
+        if event.extra.get("test") == "true" and not connection.include_test_orders:
+            report.skipped += 1
+            continue
+        by_shopper.setdefault(_shopper_of(event), []).append(event)
+    return list(by_shopper.values())
     return report
 
 

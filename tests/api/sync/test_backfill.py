@@ -153,3 +153,33 @@ async def test_a_page_ingested_several_shoppers_at_once_is_exact(
         "points_balance", "points_pending", flat=False
     )
     assert sorted(sum(b) for b in balances) == [125] * 40
+
+
+async def test_the_next_page_is_asked_for_while_a_page_is_ingested(
+    store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeShopifyAdmin(30)
+    connection = await _connect(store, settings)
+    happened: list[str] = []
+    saved = connections.save_checkpoint
+
+    async def checkpoint(connection_id: object, **kwargs: object) -> None:
+        happened.append("checkpoint")
+        await saved(connection_id, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(connections, "save_checkpoint", checkpoint)
+    async with fake.http() as http:
+        admin = fake.admin(http)
+        asked = admin.orders_page
+
+        async def orders_page(**kwargs: object) -> OrderPage:
+            happened.append("page")
+            return await asked(**kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(admin, "orders_page", orders_page)
+        report = await sync.backfill(connection, admin, page_size=10, max_pages=2)
+    assert report.pages == 2
+    # The window's checkpoint, then page 2 asked for before page 1 is
+    # committed, and nothing asked for beyond the last page the run may take.
+    assert happened == ["checkpoint", "page", "page", "checkpoint", "checkpoint"]
+    assert await Order.all().count() == 20 - sum(o.test for o in fake.orders[:20])
