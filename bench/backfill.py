@@ -4,8 +4,9 @@ interrupted halfway and resumed; each order must be ingested exactly once.
     .venv/bin/python -m bench.backfill --platform shopify --orders 5000
     .venv/bin/python -m bench.backfill --platform woocommerce --orders 5000
 
-Creates and drops its own database next to --database. The fakes' rate limits
-are lifted, so the figure is Ladder's own speed, fake API included; a real
+Creates and drops its own database next to --database. The fake API answers
+over HTTP from its own process (bench/fake_api.py), as a real platform would,
+with its rate limits lifted, so the figure is Ladder's own speed; a real
 Shopify shop is capped far lower by its cost budget (plugins/shopify/client.py).
 """
 
@@ -21,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 from pydantic import SecretStr
 from tortoise import Tortoise
 
@@ -34,8 +36,9 @@ from api.program.rules import RuleKind
 from api.settings import Settings
 from api.stores import service as stores
 from api.sync import service as sync
-from tests.plugins.shopify.fake_admin import SHOP, TOKEN, FakeShopifyAdmin
-from tests.plugins.woocommerce.fake_rest import SITE_URL, FakeWooCommerce
+from bench import fake_api, servers
+from tests.plugins.shopify.fake_admin import SHOP, TOKEN
+from tests.plugins.woocommerce.fake_rest import SITE_URL
 
 
 @asynccontextmanager
@@ -77,25 +80,38 @@ async def run(platform: PlatformName, orders: int, base_url: str) -> dict[str, A
             access_token=TOKEN,
         )
         await connection.fetch_related("store")
-        fake: Any = (
-            FakeShopifyAdmin(orders, maximum_available=1e12, restore_rate=1e12)
-            if platform is PlatformName.SHOPIFY
-            else FakeWooCommerce(orders)
+        # Only for the client's options (shop, token, clock): the fake that
+        # answers runs in its own process, as a real platform would.
+        fake: Any = fake_api.fake_for(platform, 0)
+        server = servers.start(
+            "fake-api",
+            "bench.fake_api:create",
+            {"LADDER_FAKE_PLATFORM": platform.value, "LADDER_FAKE_ORDERS": str(orders)},
+            ready_path="/",
+            factory=True,
         )
-        # The Shopify client fits ~10 orders a page under Shopify's cost cap.
-        per_page = 10 if platform is PlatformName.SHOPIFY else 100
-        started = time.perf_counter()
-        async with fake.http() as http:
-            source = (
-                fake.admin(http) if platform is PlatformName.SHOPIFY else fake.api(http)
-            )
-            first = await sync.backfill(
-                connection, source, max_pages=max(1, orders // (2 * per_page))
-            )
-            resumed = await connections.find(platform, shop)
-            assert resumed is not None
-            second = await sync.backfill(resumed, source)
-        elapsed = time.perf_counter() - started
+        try:
+            # The Shopify client fits ~10 orders a page under Shopify's cost cap.
+            per_page = 10 if platform is PlatformName.SHOPIFY else 100
+            started = time.perf_counter()
+            async with httpx.AsyncClient(
+                transport=fake_api.Forward(server.port)
+            ) as http:
+                source = (
+                    fake.admin(http)
+                    if platform is PlatformName.SHOPIFY
+                    else fake.api(http)
+                )
+                first = await sync.backfill(
+                    connection, source, max_pages=max(1, orders // (2 * per_page))
+                )
+                resumed = await connections.find(platform, shop)
+                assert resumed is not None
+                second = await sync.backfill(resumed, source)
+            elapsed = time.perf_counter() - started
+            fake_cpu = server.cpu_seconds()
+        finally:
+            server.stop()
         return {
             "platform": platform.value,
             "orders": orders,
@@ -107,6 +123,8 @@ async def run(platform: PlatformName, orders: int, base_url: str) -> dict[str, A
             "errors": first.errors + second.errors,
             "seconds": round(elapsed, 2),
             "orders_per_second": round(orders / elapsed, 1),
+            "fake_api": "own process",
+            "fake_api_cpu_seconds": round(fake_cpu, 2),
         }
 
 
