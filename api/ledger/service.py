@@ -24,6 +24,8 @@ from api.program.service import settings as program_settings
 from api.stores.models import Store
 
 MAX_ADJUSTMENT = 10_000_000
+# The customer's points cached from the ledger, written with each entry.
+_BALANCES = ("points_balance", "points_pending", "points_lifetime", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ async def credit(
     expires_at = (
         earned_at + timedelta(days=program.expiry_days) if program.expiry_days else None
     )
-    transaction = await PointsTransaction.create(
+    transaction = PointsTransaction(
         store_id=store.id,
         customer_id=customer.id,
         kind=kind,
@@ -160,7 +162,7 @@ async def credit(
         idempotency_key=idempotency_key,
     )
     pending = available_at > now
-    await PointsLot.create(
+    lot = PointsLot(
         store_id=store.id,
         customer_id=customer.id,
         origin_id=transaction.id,
@@ -177,14 +179,11 @@ async def credit(
         customer.points_balance += points
     if kind in (TransactionKind.EARN, TransactionKind.BONUS):
         customer.points_lifetime += points
-    await customer.save(
-        update_fields=[
-            "points_balance",
-            "points_pending",
-            "points_lifetime",
-            "updated_at",
-            *also_save,
-        ]
+    # One round trip for the entry, its lot and the cached balances.
+    await sql.write(
+        sql.insert(transaction),
+        sql.insert(lot),
+        sql.update(customer, [*_BALANCES, *also_save]),
     )
     return transaction
 
@@ -208,10 +207,8 @@ async def debit(
     if points > available:
         raise InsufficientPointsError(needed=points, available=available)
     taken = rules.allocate(rule_lots, points, now)
-    await _take(lots, taken)
     customer.points_balance -= points
-    await customer.save(update_fields=["points_balance", "updated_at"])
-    return await PointsTransaction.create(
+    transaction = PointsTransaction(
         store_id=store.id,
         customer_id=customer.id,
         kind=kind,
@@ -221,6 +218,12 @@ async def debit(
         source_id=source.id,
         details={**(details or {}), "lots": [[str(i), n] for i, n in taken]},
     )
+    await sql.write(
+        *_take(lots, taken),
+        sql.update(customer, ["points_balance", "updated_at"]),
+        sql.insert(transaction),
+    )
+    return transaction
 
 
 async def reverse_order(
@@ -242,21 +245,12 @@ async def reverse_order(
     )
     if not taken:
         return None, shortfall
-    await _take(lots, taken)
     from_pending = sum(n for lot_id, n in taken if by_id[lot_id].pending)
     total = sum(n for _, n in taken)
     customer.points_pending -= from_pending
     customer.points_balance -= total - from_pending
     customer.points_lifetime -= total
-    await customer.save(
-        update_fields=[
-            "points_balance",
-            "points_pending",
-            "points_lifetime",
-            "updated_at",
-        ]
-    )
-    transaction = await PointsTransaction.create(
+    transaction = PointsTransaction(
         store_id=store.id,
         customer_id=customer.id,
         kind=TransactionKind.REVERSE,
@@ -266,15 +260,23 @@ async def reverse_order(
         source_id=source.id,
         details={"lots": [[str(i), n] for i, n in taken], "shortfall": shortfall},
     )
+    await sql.write(
+        *_take(lots, taken),
+        sql.update(customer, list(_BALANCES)),
+        sql.insert(transaction),
+    )
     return transaction, shortfall
 
 
-async def _take(lots: list[PointsLot], taken: list[tuple[UUID, int]]) -> None:
+def _take(lots: list[PointsLot], taken: list[tuple[UUID, int]]) -> list[sql.Write]:
+    """Take points from lots: their new remainders, to write with the entry."""
     by_id = {lot.id: lot for lot in lots}
+    writes = []
     for lot_id, points in taken:
         lot = by_id[lot_id]
         lot.remaining -= points
-        await lot.save(update_fields=["remaining"])
+        writes.append(sql.update(lot, ["remaining"]))
+    return writes
 
 
 async def adjust(

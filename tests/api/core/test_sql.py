@@ -6,11 +6,14 @@ from typing import Any
 
 import pytest
 from tortoise import Tortoise
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from api.core import sql
 from api.customers.models import Customer
 from api.db import APP_LABEL
 from api.inbox.models import WebhookDelivery
+from api.ledger.models import PointsLot, PointsTransaction, TransactionKind
 from api.platforms import PlatformName
 from api.stores.service import IssuedKeys
 from tests.factories.customers import make_customer
@@ -108,3 +111,52 @@ async def test_insert_unless_exists_inserts_once_per_unique_key(
     await other.save(update_fields=["attempts"])
     assert (await WebhookDelivery.get(id=other.id)).attempts == 2
     assert await WebhookDelivery.all().count() == 2
+
+
+async def test_writes_run_together_and_fail_together(store: IssuedKeys) -> None:
+    customer = await make_customer(store.store)
+    stamped = customer.updated_at
+
+    def entry(points: int, key: str) -> PointsTransaction:
+        return PointsTransaction(
+            store_id=store.store.id,
+            customer_id=customer.id,
+            kind=TransactionKind.ADJUST,
+            points=points,
+            reason="goodwill",
+            idempotency_key=key,
+        )
+
+    first = entry(5, "k-1")
+    lot = PointsLot(  # refers to the entry written in the same round trip
+        store_id=store.store.id,
+        customer_id=customer.id,
+        origin_id=first.id,
+        points=5,
+        remaining=5,
+        available_at=first.created_at or customer.created_at,
+        pending=False,
+    )
+    customer.points_balance = 5
+    async with in_transaction():
+        await sql.write(
+            sql.insert(first),
+            sql.insert(lot),
+            sql.update(customer, ["points_balance", "updated_at"]),
+        )
+    assert first._saved_in_db and lot._saved_in_db
+    saved = await Customer.get(id=customer.id)
+    assert saved.points_balance == 5
+    assert saved.updated_at > stamped  # auto_now, as tortoise's save sets it
+    assert (await PointsLot.get(id=lot.id)).origin_id == first.id
+    # A write that breaks a key takes the others in its transaction with it.
+    customer.points_balance = 10
+    with pytest.raises(IntegrityError):
+        async with in_transaction():
+            await sql.write(
+                sql.update(customer, ["points_balance"]),
+                sql.insert(entry(5, "k-2")),
+                sql.insert(entry(5, "k-1")),  # the key is taken
+            )
+    assert (await Customer.get(id=customer.id)).points_balance == 5
+    assert await PointsTransaction.filter(customer_id=customer.id).count() == 1
