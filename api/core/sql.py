@@ -188,13 +188,18 @@ def _insert_sql(model: type[Model]) -> tuple[str, tuple[str, ...]]:
     return f'INSERT INTO "{model._meta.db_table}" ({columns}) VALUES ({values})', fields  # noqa: S608 - names from the model
 
 
-def insert(instance: Model) -> Write:
+def insert(instance: Model, converted: Mapping[str, Any] | None = None) -> Write:
     """The INSERT of a new instance, its values converted as tortoise's
-    `create` converts them (defaults, `auto_now_add`)."""
+    `create` converts them (defaults, `auto_now_add`). `converted` gives
+    values already in the database's form, by field (the JSON text a webhook
+    arrived as, not its parsed payload encoded again)."""
     query, fields = _insert_sql(type(instance))
     fields_map = instance._meta.fields_map
+    given = converted or {}
     args = tuple(
-        fields_map[name].to_db_value(getattr(instance, name), instance)
+        given[name]
+        if name in given
+        else fields_map[name].to_db_value(getattr(instance, name), instance)
         for name in fields
     )
     return Write(query, args, inserts=instance)
@@ -248,14 +253,16 @@ async def write(*writes: Write) -> None:
             each.inserts._saved_in_db = True
 
 
-async def insert_unless_exists(instance: Model) -> bool:
+async def insert_unless_exists(
+    instance: Model, converted: Mapping[str, Any] | None = None
+) -> bool:
     """Insert a new model instance unless its row would break a unique key;
     True when it was inserted. One statement (`INSERT ... ON CONFLICT DO
     NOTHING`) where `create` in a savepoint, with the IntegrityError caught,
     took three round trips. Like any INSERT on PostgreSQL, it waits for a
     concurrent insert of the same key to commit or roll back before deciding."""
     client = _client()
-    statement = insert(instance)
+    statement = insert(instance, converted)
     query = f"{statement.sql} ON CONFLICT DO NOTHING"
     if client.capabilities.dialect == "postgres":
         # asyncpg's status "INSERT 0 n" is misread by tortoise's execute_query.

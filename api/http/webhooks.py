@@ -43,14 +43,32 @@ async def _accept(
     if not isinstance(payload, dict):
         return JSONResponse({"error": "body is not a JSON object"}, status_code=400)
     delivery = await inbox.record(
-        connection, topic=topic, event_key=event_key, payload=payload
+        connection,
+        topic=topic,
+        event_key=event_key,
+        payload=payload,
+        raw=_text_of(raw),
     )
     if delivery is None:
         return JSONResponse({"status": "duplicate"})
     return JSONResponse(
         {"status": "accepted"},
-        background=BackgroundTask(inbox.process, delivery.id, connectors, connection),
+        background=BackgroundTask(
+            inbox.process, delivery.id, connectors, connection, delivery
+        ),
     )
+
+
+def _text_of(raw: bytes) -> str | None:
+    """The body as it came, to be stored without encoding the payload again;
+    None for what JSON allows but a database's JSON type may not take (another
+    encoding, a byte order mark)."""
+    if raw.startswith(b"\xef\xbb\xbf") or b"\x00" in raw:  # a BOM, UTF-16 or 32
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def shopify_endpoint(

@@ -45,8 +45,10 @@ async def record(
     topic: str,
     event_key: str | None,
     payload: dict[str, Any],
+    raw: str | None = None,
 ) -> WebhookDelivery | None:
-    """Store a verified delivery; None when this event was stored already."""
+    """Store a verified delivery; None when this event was stored already.
+    `raw`: the JSON text the payload was parsed from, stored as it came."""
     delivery = WebhookDelivery(
         store_id=connection.store_id,
         platform=connection.platform,
@@ -55,7 +57,8 @@ async def record(
         event_key=event_key,
         payload=payload,
     )
-    return delivery if await sql.insert_unless_exists(delivery) else None
+    converted = {"payload": raw} if raw is not None else None
+    return delivery if await sql.insert_unless_exists(delivery, converted) else None
 
 
 class _RefusedError(Exception):
@@ -67,15 +70,17 @@ async def process(
     delivery_id: UUID,
     connectors: Mapping[PlatformName, Connector],
     connection: Connection | None = None,
+    stored: WebhookDelivery | None = None,
 ) -> bool:
     """Apply one stored delivery, exactly once; False when it failed (kept for retry).
 
     The webhook endpoint passes the connection it just verified the delivery
-    with (store loaded), saving a lookup per delivery; redrives look it up.
+    with (store loaded) and the delivery it just stored, saving their reads;
+    redrives read both.
     """
     try:
         async with in_transaction():
-            delivery = await _claim(delivery_id)
+            delivery = await _claim(delivery_id, stored)
             if delivery is None:  # done already (a concurrent claim waits for it)
                 return True
             if connection is None:
@@ -136,21 +141,36 @@ def _skip_note(reasons: list[str]) -> str:
     return ("skipped " + "; ".join(reasons))[:500]
 
 
-async def _claim(delivery_id: UUID) -> WebhookDelivery | None:
+async def _claim(
+    delivery_id: UUID, stored: WebhookDelivery | None
+) -> WebhookDelivery | None:
     """The delivery, locked and marked processed (undone with the transaction
     if processing fails), unless done already. Every webhook runs this:
     hand-written SQL, one statement on PostgreSQL, where a concurrent claim
-    waits for this transaction and then finds the delivery done."""
+    waits for this transaction and then finds the delivery done. A delivery
+    the caller holds (`stored`) is not read back."""
     now = utc_now()
     if sql.is_postgres():
-        claimed = await sql.update_returning(
-            WebhookDelivery,
-            "processed_at = $2, attempts = attempts + 1, last_error = NULL",
-            "id = $1 AND processed_at IS NULL",
+        mark = "processed_at = $2, attempts = attempts + 1, last_error = NULL"
+        where = "id = $1 AND processed_at IS NULL"
+        if stored is None:
+            claimed = await sql.update_returning(
+                WebhookDelivery, mark, where, delivery_id, now
+            )
+            return claimed[0] if claimed else None
+        row = await sql.fetch_one(
+            f"UPDATE webhook_deliveries SET {mark} WHERE {where} RETURNING attempts",  # noqa: S608 - constants
             delivery_id,
             now,
         )
-        return claimed[0] if claimed else None
+        if row is None:
+            return None
+        stored.processed_at, stored.attempts, stored.last_error = (
+            now,
+            row["attempts"],
+            None,
+        )
+        return stored
     # SQLite runs one write transaction at a time, and older versions have no
     # RETURNING: read, then mark.
     delivery = await sql.fetch_model(

@@ -2,6 +2,7 @@
 way a delivery can be refused."""
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,6 +72,31 @@ async def test_paid_order_earns_points(
     assert (customer.email, customer.points_balance) == ("buyer@example.com", 100)
     delivery = await WebhookDelivery.get()
     assert delivery.processed_at is not None
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: text.encode(),
+        lambda text: text.encode("utf-8-sig"),
+        lambda text: text.encode("utf-16"),
+    ],
+    ids=["utf-8", "utf-8 with a byte order mark", "utf-16"],
+)
+async def test_the_stored_payload_is_the_one_signed_in_any_json_encoding(
+    client: httpx.AsyncClient, shop: Connection, encode: Any
+) -> None:
+    payload = shopify.order()
+    payload["note"] = "Grüße, ☃"
+    raw = encode(json.dumps(payload, ensure_ascii=False))
+    response = await client.post(
+        URL, content=raw, headers=shopify.headers("orders/paid", raw)
+    )
+    assert (response.status_code, response.json()) == (200, {"status": "accepted"})
+    delivery = await WebhookDelivery.get()
+    assert delivery.payload == payload
+    assert delivery.processed_at is not None
+    assert await _earned() == 100
 
 
 async def test_same_event_twice_is_one_delivery(
