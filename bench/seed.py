@@ -25,6 +25,7 @@ from tortoise import Tortoise
 from api import db
 from api.connections import service as connections
 from api.core.crypto import Vault
+from api.customers.models import NOTHING_DUE
 from api.platforms import PlatformName
 from api.program import service as program
 from api.program.rules import RuleKind
@@ -34,7 +35,7 @@ from api.settings import Settings
 from api.stores import service as stores
 from api.tiers import service as tiers
 
-SEED_VERSION = "2"
+SEED_VERSION = "3"
 SHOP = "bench-shop.myshopify.com"
 SHOPIFY_SECRET = "shpss_bench_secret_0123456789abcdef"
 SECRET_KEY = "bench-secret-key-bench-secret-key-bench-secret-key"
@@ -237,6 +238,8 @@ async def _bulk_rows(
     ids = [customer_id(n) for n in range(1, customers + 1)]
     args = {"store": store_id, "customers": customers, "orders": orders}
     args |= {"buyers": buyers, "redeemers": redeemers}
+    # Seeded lots are neither held nor expiring: none ever falls due.
+    args |= {"nothing_due": NOTHING_DUE.isoformat()}
     await conn.execute("CREATE TEMP TABLE bench_ids (n int PRIMARY KEY, id uuid)")
     await conn.copy_records_to_table(
         "bench_ids", records=[(n + 1, value) for n, value in enumerate(ids)]
@@ -266,11 +269,12 @@ _SQL = (
     """
     INSERT INTO customers (id, store_id, email, first_name, last_name,
         marketing_consent, enrolled, enrolled_at, points_balance, points_pending,
-        points_lifetime, tier_locked, stage, paid_orders, advocacy_signals,
-        created_at, updated_at)
+        points_lifetime, lots_due_at, tier_locked, stage, paid_orders,
+        advocacy_signals, created_at, updated_at)
     SELECT b.id, '{store}', 'shopper' || b.n || '@bench.example', 'Shopper', 'No' || b.n,
         b.n % 3 = 0, b.n % 10 < 8, now() - (b.n % 700) * interval '1 day', 0, 0,
-        0, false, CASE WHEN b.n % 10 < 8 THEN 'candidate' ELSE 'prospect' END, 0, 0,
+        0, '{nothing_due}', false,
+        CASE WHEN b.n % 10 < 8 THEN 'candidate' ELSE 'prospect' END, 0, 0,
         now() - (b.n % 700) * interval '1 day' - interval '1 hour',
         now() - (b.n % 700) * interval '1 day'
     FROM bench_ids b

@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
@@ -7,6 +8,10 @@ from tortoise.models import Model
 
 from api.ladder.models import Stage
 from api.stores.models import Store
+
+# `Customer.lots_due_at` when no open lot can ever fall due (none, or none
+# with a hold or an expiry); a new customer has no lots.
+NOTHING_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 
 if TYPE_CHECKING:
     from api.tiers.models import Tier
@@ -47,6 +52,10 @@ class Customer(Model):
     points_balance = fields.IntField(db_default=0, default=0)
     points_pending = fields.IntField(db_default=0, default=0)
     points_lifetime = fields.IntField(db_default=0, default=0)
+    # No open lot can need settling (a hold ending, points expiring) before
+    # this time, so orders and redemptions skip reading the lots until then.
+    # Null: not known (rows from before it existed), so the lots are read.
+    lots_due_at = fields.DatetimeField(null=True, default=NOTHING_DUE)
     # Tier: current rung, when it is reviewed next, and whether the merchant fixed it.
     tier: fields.ForeignKeyNullableRelation["Tier"] = fields.ForeignKeyField(
         "ladder.Tier",

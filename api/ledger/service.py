@@ -16,7 +16,7 @@ from tortoise.functions import Sum
 from api.core import sql
 from api.core.clock import utc_now
 from api.customers.errors import CustomerNotFoundError
-from api.customers.models import Customer
+from api.customers.models import NOTHING_DUE, Customer
 from api.ledger import rules
 from api.ledger.errors import InsufficientPointsError, LedgerError, LedgerErrorCode
 from api.ledger.models import PointsLot, PointsTransaction, TransactionKind
@@ -24,6 +24,8 @@ from api.program.service import settings as program_settings
 from api.stores.models import Store
 
 MAX_ADJUSTMENT = 10_000_000
+# Converts what a hand-written read of a lot's times returns (SQLite: text).
+_DUE = PointsLot._meta.fields_map["available_at"]
 # The customer's points cached from the ledger, written with each entry.
 _BALANCES = ("points_balance", "points_pending", "points_lifetime", "updated_at")
 
@@ -75,10 +77,10 @@ async def settle(
 ) -> None:
     """Release pending points whose hold ended and expire lots past their date."""
     now = now or utc_now()
+    if customer.lots_due_at is not None and customer.lots_due_at > now:
+        return  # no lot can be due yet: nothing to read
     changed = False
-    # Only lots that are due: a loyal customer has hundreds of open lots, and
-    # this runs on every order and redemption.
-    # Hand-written SQL: every order and redemption runs it.
+    # Only lots that are due: a loyal customer has hundreds of open lots.
     due = await sql.fetch_models(
         PointsLot,
         "t.store_id = $1 AND t.customer_id = $2 AND t.remaining > 0"
@@ -111,10 +113,27 @@ async def settle(
             )
             customer.points_balance -= expired
             changed = True
-    if changed:
-        await customer.save(
-            update_fields=["points_balance", "points_pending", "updated_at"]
-        )
+    customer.lots_due_at = await _next_due(customer)
+    fields = ["points_balance", "points_pending", "updated_at"] if changed else []
+    await sql.write(sql.update(customer, [*fields, "lots_due_at"]))
+
+
+async def _next_due(customer: Customer) -> datetime:
+    """When the first of the customer's open lots falls due (read after
+    settling, so every one of them is in the future)."""
+    row = await sql.fetch_one(
+        "SELECT MIN(CASE WHEN t.pending THEN t.available_at ELSE t.expires_at END)"
+        " AS due FROM points_lots t"
+        " WHERE t.store_id = $1 AND t.customer_id = $2 AND t.remaining > 0",
+        customer.store_id,
+        customer.id,
+    )
+    due = _DUE.to_python_value(row["due"]) if row else None
+    return due if due is not None else NOTHING_DUE
+
+
+def _due_of(lot: PointsLot) -> datetime | None:
+    return lot.available_at if lot.pending else lot.expires_at
 
 
 async def credit(
@@ -179,11 +198,14 @@ async def credit(
         customer.points_balance += points
     if kind in (TransactionKind.EARN, TransactionKind.BONUS):
         customer.points_lifetime += points
+    due = _due_of(lot)
+    if due is not None and customer.lots_due_at is not None:
+        customer.lots_due_at = min(customer.lots_due_at, due)
     # One round trip for the entry, its lot and the cached balances.
     await sql.write(
         sql.insert(transaction),
         sql.insert(lot),
-        sql.update(customer, [*_BALANCES, *also_save]),
+        sql.update(customer, [*_BALANCES, "lots_due_at", *also_save]),
     )
     return transaction
 

@@ -14,7 +14,7 @@ from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from api.customers.errors import CustomerErrorCode, CustomerNotFoundError
-from api.customers.models import Customer
+from api.customers.models import NOTHING_DUE, Customer
 from api.ledger import service as ledger
 from api.ledger.errors import InsufficientPointsError, LedgerError, LedgerErrorCode
 from api.ledger.models import PointsLot, PointsTransaction, TransactionKind
@@ -32,6 +32,7 @@ from tests.factories.program import (
     make_spend_rule,
     order_event,
 )
+from tests.graphql import count_queries
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -132,6 +133,67 @@ async def test_pending_points_are_not_spendable_until_the_hold_ends(
     assert (customer.points_balance, customer.points_pending) == (50, 0)
     kinds = [t.kind for t in await PointsTransaction.filter(customer_id=customer_id)]
     assert sorted(kinds) == [TransactionKind.EARN, TransactionKind.REDEEM]
+
+
+async def test_orders_and_redemptions_read_no_lots_until_one_can_be_due(
+    store: IssuedKeys,
+) -> None:
+    # given a 14-day hold, points expiring after a year, and two paid orders
+    s = store.store
+    await program.update_settings(s, {"pending_days": 14, "expiry_days": 365})
+    await make_spend_rule(s)
+    with time_machine.travel(T0, tick=False):
+        first = await ingest(s, order_event(ref="o-1", amount=10_000))
+    customer_id = first.order.customer_id
+    assert isinstance(customer_id, UUID)
+    with time_machine.travel(T0 + timedelta(days=1), tick=False):
+        await ingest(s, order_event(ref="o-2", amount=5_000))
+    # then the first hold to end is when the customer's lots are next due
+    customer = await assert_ledger_consistent(customer_id)
+    assert customer.lots_due_at == T0 + timedelta(days=14)
+    # and settling before then reads and writes nothing
+    with time_machine.travel(T0 + timedelta(days=13), tick=False):
+        async with in_transaction():
+            locked = await ledger.lock_customer(s, customer_id)
+            with count_queries() as counter:
+                await ledger.settle(s, locked)
+    assert counter.statements == []
+    # when the first hold ends, its points are released; the second's is next
+    with time_machine.travel(T0 + timedelta(days=14), tick=False):
+        await _settle(s, customer_id)
+    customer = await assert_ledger_consistent(customer_id)
+    assert (customer.points_balance, customer.points_pending) == (100, 50)
+    assert customer.lots_due_at == T0 + timedelta(days=15)
+    # and once both are released, the first expiry is next
+    with time_machine.travel(T0 + timedelta(days=15), tick=False):
+        await _settle(s, customer_id)
+    customer = await assert_ledger_consistent(customer_id)
+    assert (customer.points_balance, customer.lots_due_at) == (
+        150,
+        T0 + timedelta(days=365),
+    )
+
+
+async def test_a_customer_whose_lots_due_time_is_not_known_is_settled_from_the_lots(
+    store: IssuedKeys,
+) -> None:
+    # given pending points that never expire, of a customer from before the
+    # due time was kept
+    s = store.store
+    await program.update_settings(s, {"pending_days": 14, "expiry_days": None})
+    await make_spend_rule(s)
+    with time_machine.travel(T0, tick=False):
+        result = await ingest(s, order_event(amount=10_000))
+    customer_id = result.order.customer_id
+    assert isinstance(customer_id, UUID)
+    await Customer.filter(id=customer_id).update(lots_due_at=None)
+    # when the hold has ended, settling reads the lots and releases them
+    with time_machine.travel(T0 + timedelta(days=20), tick=False):
+        await _settle(s, customer_id)
+    customer = await assert_ledger_consistent(customer_id)
+    assert (customer.points_balance, customer.points_pending) == (100, 0)
+    # and, with no expiry, nothing is ever due again
+    assert customer.lots_due_at == NOTHING_DUE
 
 
 async def test_maintenance_releases_pending_points_after_the_hold(
