@@ -31,7 +31,7 @@ whole answers, errors included, and resolver calls with strawberry's own
 executor.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any, cast
 
@@ -42,6 +42,7 @@ from graphql import (
     GraphQLSchema,
     Undefined,
     is_leaf_type,
+    is_non_null_type,
     is_object_type,
 )
 from graphql.execution.collect_fields import GroupedFieldSet
@@ -225,6 +226,11 @@ _RESOLVE_ID = relay.Node.resolve_id.__func__  # type: ignore[attr-defined]
 _RESOLVE_TYPENAME = relay.Node.resolve_typename.__func__  # type: ignore[attr-defined]
 
 
+def _plain_type_check(object_type: GraphQLObjectType) -> bool:
+    """The type has no is_type_of, or strawberry's (which ignores the info)."""
+    return object_type.is_type_of is None or _ignores_info(object_type.is_type_of)
+
+
 def _ignores_info(is_type_of: Callable[..., Any]) -> bool:
     """Strawberry's generated is_type_of (an isinstance check) ignores the info."""
     return "_get_is_type_of" in getattr(is_type_of, "__qualname__", "")
@@ -368,7 +374,7 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
         error below a nullable object nulls that object."""
         return_type = plan.field.type
         try:
-            completed = self.collect_and_execute_subfields(
+            completed = self._subfields(
                 plan.object_type,  # type: ignore[arg-type]  # set for objects
                 field_details_list,
                 path,
@@ -379,6 +385,126 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(error, return_type, field_details_list, path)
             return None
         return self._guarded(completed, return_type, field_details_list, path)
+
+    def _subfields(
+        self,
+        object_type: GraphQLObjectType,
+        field_details_list: Any,
+        path: Path,
+        value: Any,
+        position_context: Any,
+    ) -> Any:
+        """collect_and_execute_subfields, straight to execute_fields when
+        nothing is deferred (what graphql-core's incremental executor does
+        then, two calls further down)."""
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(
+            object_type, field_details_list
+        )
+        if new_defer_usages or position_context is not None:
+            return self.collect_and_execute_subfields(
+                object_type, field_details_list, path, value, position_context
+            )
+        return self.execute_fields(object_type, value, path, grouped_field_set, None)
+
+    def complete_iterable_value(
+        self,
+        item_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        items: Iterable[Any],
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's complete_iterable_value (3.3) for a list of objects
+        (a page's edges): each ordinary item goes straight to its
+        sub-selection, the selection collected once for the list; an unusual
+        item (null, an exception, an awaitable, a wrong type) is completed by
+        graphql-core as before. Streamed or deferred lists are left to it."""
+        object_type = item_type.of_type if is_non_null_type(item_type) else item_type
+        if (
+            position_context is not None
+            or not is_object_type(object_type)
+            or not _plain_type_check(object_type)
+            or self.get_stream_usage(field_details_list, path) is not None
+        ):
+            return super().complete_iterable_value(
+                item_type, field_details_list, info, path, items, position_context
+            )
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(
+            object_type, field_details_list
+        )
+        if new_defer_usages:
+            return super().complete_iterable_value(
+                item_type, field_details_list, info, path, items, position_context
+            )
+        is_type_of = object_type.is_type_of
+        is_awaitable = self.is_awaitable
+        execute_fields = self.execute_fields
+        results: list[Any] = []
+        awaitable_indices: list[int] = []
+        try:
+            for index, item in enumerate(items):
+                item_path = path.add_key(index, None)
+                if (
+                    item is None
+                    or _unusual(item)
+                    or (is_type_of is not None and is_type_of(item, None) is not True)  # type: ignore[arg-type]  # strawberry's ignores the info
+                ):
+                    if is_awaitable(item):
+                        results.append(
+                            self.complete_awaitable_list_item_value(
+                                item,
+                                item_type,
+                                field_details_list,
+                                info,
+                                item_path,
+                                position_context,
+                            )
+                        )
+                        awaitable_indices.append(index)
+                    elif self.complete_list_item_value(
+                        item,
+                        results,
+                        item_type,
+                        field_details_list,
+                        info,
+                        item_path,
+                        position_context,
+                    ):
+                        awaitable_indices.append(index)
+                    continue
+                try:
+                    completed = execute_fields(
+                        object_type, item, item_path, grouped_field_set, None
+                    )
+                except Exception as error:
+                    self.handle_field_error(
+                        error, item_type, field_details_list, item_path
+                    )
+                    completed = None
+                completed = self._guarded(
+                    completed, item_type, field_details_list, item_path
+                )
+                results.append(completed)
+                if is_awaitable(completed):
+                    awaitable_indices.append(index)
+        except Exception:
+            # As graphql-core: what is already running settles in the background.
+            if awaitable_indices:
+                self.settle_in_background([results[i] for i in awaitable_indices])
+            raise
+        if not awaitable_indices:
+            return results
+
+        async def get_results() -> list[Any]:
+            awaited = await gather_with_cancel(
+                *(results[index] for index in awaitable_indices)
+            )
+            for index, value in zip(awaitable_indices, awaited, strict=True):
+                results[index] = value
+            return results
+
+        return get_results()
 
     def _complete(
         self,

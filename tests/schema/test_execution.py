@@ -246,6 +246,42 @@ async def test_errors_propagate_to_the_nearest_nullable_parent() -> None:
     assert got["data"]["maybeItems"][1] is None
 
 
+async def _awaited_item(name: str) -> Item:
+    await asyncio.sleep(0)
+    return _item(name)
+
+
+async def _failing_item() -> Item:
+    raise RuntimeError("item failed")
+
+
+@pytest.mark.parametrize(
+    "unusual",
+    [
+        lambda: None,  # null where an item is due
+        Wrong,  # an object of the wrong type
+        lambda: RuntimeError("an error as an item"),
+        lambda: _awaited_item("later"),  # an awaitable item
+        _failing_item,  # an awaitable item that fails
+    ],
+    ids=["null", "wrong-type", "exception", "awaitable", "failing-awaitable"],
+)
+@pytest.mark.parametrize("field", ["items", "maybeItems"])
+async def test_unusual_list_items_complete_as_strawberry_does(
+    unusual: Any, field: str
+) -> None:
+    reference, fast = _schemas()
+    document = f"{{ {field} {{ name shout leaf {{ name }} }} }}"
+    answers = []
+    for schema in (reference, fast):
+        # Fresh items per schema: an awaitable can be awaited only once.
+        _set_items([_item("a"), unusual(), _item("b")])
+        answers.append(_plain(await schema.execute(document)))
+    expected, got = answers
+    assert got == expected
+    assert got["data"] is None or got["data"][field][0]["name"] == "a"
+
+
 async def test_awaitable_in_a_plain_attribute_is_awaited() -> None:
     slow = _item("slow")
     object.__setattr__(slow, "required", None)
@@ -325,3 +361,21 @@ def test_the_shortcuts_are_taken_where_they_apply() -> None:
         "later": "graphql-core",  # async
     }
     assert getattr(item.fields["path"].resolve, "__name__", "") == "resolve"
+
+
+async def test_ordinary_list_items_skip_graphql_cores_item_completion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    completed: list[object] = []
+    original = LadderExecutionContext.complete_list_item_value
+
+    def counting(self: Any, item: Any, *args: Any) -> Any:
+        completed.append(item)
+        return original(self, item, *args)
+
+    monkeypatch.setattr(LadderExecutionContext, "complete_list_item_value", counting)
+    odd = Wrong()
+    _set_items([_item("a"), odd, _item("b")])
+    _, fast = _schemas()
+    await fast.execute("{ maybeItems { name } }")
+    assert completed == [odd]  # only the unusual item went through graphql-core
