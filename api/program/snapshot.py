@@ -55,6 +55,18 @@ async def of(store: Store) -> Programme:
     return programme
 
 
+async def tiers_of(store: Store) -> tuple[Tier, ...]:
+    """The store's tiers by rank: those of the kept programme while it is
+    current (one small read); SQLite reads them."""
+    version = await versions.of_store(store.id)
+    if version is None:
+        return tuple(await tiers.list_tiers(store))
+    cached = _latest.get(store.id)
+    if cached is not None and cached[0] == version:
+        return cached[1].tiers
+    return (await of(store)).tiers  # kept for the next request
+
+
 async def _read(store: Store) -> Programme:
     return Programme(
         tiers=tuple(await tiers.list_tiers(store)),

@@ -1,4 +1,6 @@
-"""All of a store's tiers, loaded once per request (a store has at most 20)."""
+"""All of a store's tiers, loaded once per request (a store has at most 20):
+those of the store's programme kept per change version while it is current
+(api/program/snapshot.py), not read and mapped again."""
 
 import asyncio
 from collections.abc import Awaitable
@@ -6,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from api.customers.models import Customer
+from api.program import snapshot
 from api.stores.models import Store
 from api.tiers import service
 from api.tiers.models import Tier
@@ -60,7 +63,7 @@ class TierLoaders:
     async def _load(self) -> dict[UUID, Tier]:
         if self.store is None:
             return {}
-        return {tier.id: tier for tier in await service.list_tiers(self.store)}
+        return {tier.id: tier for tier in await snapshot.tiers_of(self.store)}
 
     async def get(self, tier_id: UUID) -> Tier | None:
         """One of the store's tiers, read with all of them (once per request)."""

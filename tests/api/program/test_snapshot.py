@@ -83,3 +83,24 @@ async def test_a_programme_changed_in_a_rolled_back_transaction_is_not_kept(
     assert seen == ["Member", "Ghost"]
     await make_tier(s, "Gold", 1, 200)  # the same version number as the ghost's
     assert [t.name for t in (await snapshot.of(s)).tiers] == ["Member", "Gold"]
+
+
+async def test_tiers_are_those_of_the_current_programme(store: IssuedKeys) -> None:
+    s = store.store
+    await make_tier(s, "Member", 0, 0)
+    assert [t.name for t in await snapshot.tiers_of(s)] == ["Member"]
+    await make_tier(s, "Gold", 1, 100)
+    assert [t.name for t in await snapshot.tiers_of(s)] == ["Member", "Gold"]
+
+
+@pytest.mark.postgres
+async def test_tiers_of_an_unchanged_programme_cost_one_small_read(
+    store: IssuedKeys,
+) -> None:
+    s = store.store
+    await make_tier(s, "Member", 0, 0)
+    first = await snapshot.tiers_of(s)  # keeps the programme
+    with count_queries() as counter:
+        again = await snapshot.tiers_of(s)
+    assert again == first
+    assert counter.count == 1  # the version
