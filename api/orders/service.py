@@ -86,7 +86,7 @@ async def ingest(store: Store, event: OrderEvent) -> IngestResult:
     ):
         await _cancel(store, customer, order, event, result)
     if not saved:  # a payment saved the order already, with everything above
-        await order.save()
+        await _save(order)
     if event.discount_codes and await rewards.mark_used(
         store, list(event.discount_codes), order_ref=order.order_ref
     ):
@@ -178,6 +178,29 @@ async def _locked_order(
     return winner, False
 
 
+# What an event can change on a stored order; its identity, customer,
+# currency and placing time never change.
+CHANGING = (
+    "status",
+    "name",
+    "eligible_minor",
+    "refunded_minor",
+    "total_minor",
+    "points_earned",
+    "points_reversed",
+    "points_unrecovered",
+    "discount_codes",
+    "paid_at",
+    "snapshot_at",
+    "updated_at",
+)
+
+
+async def _save(order: Order) -> None:
+    # Every order event runs this: hand-written, and only what can change.
+    await sql.write(sql.update(order, CHANGING))
+
+
 async def _lock_order(store: Store, platform: str, ref: str) -> Order | None:
     # Every order event runs this: hand-written SQL.
     return await sql.fetch_model(
@@ -245,7 +268,7 @@ async def _pay(
     result.effects.append("paid")
     if not given:
         await customer.save(update_fields=[*counted, "updated_at"])
-    await order.save()  # tier qualification reads paid orders
+    await _save(order)  # tier qualification reads paid orders
     note = f"order {order.name or order.order_ref} paid"
     await tiers.evaluate(store, customer, note=note, store_tiers=list(programme.tiers))
     await ladder.recompute(store, customer, cause=note)
@@ -355,7 +378,7 @@ async def _no_longer_paid(
 ) -> None:
     customer.paid_orders = max(customer.paid_orders - 1, 0)
     await customer.save(update_fields=["paid_orders", "updated_at"])
-    await order.save()
+    await _save(order)
     note = f"order {order.name or order.order_ref} {cause}"
     await ladder.recompute(store, customer, cause=note)
     await tiers.evaluate(store, customer, note=note)

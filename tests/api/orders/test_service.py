@@ -14,6 +14,7 @@ from api.customers.models import Customer, CustomerIdentity
 from api.ladder.models import Stage, StageChange
 from api.ledger.models import PointsLot, PointsTransaction, TransactionKind
 from api.membership import service as membership
+from api.orders import service as orders_service
 from api.orders.errors import OrderError, OrderErrorCode
 from api.orders.events import CustomerRef, OrderEvent, OrderEventKind
 from api.orders.models import Order, OrderRefund, OrderStatus
@@ -60,6 +61,19 @@ async def _redeem(store: Store, customer_id: UUID, reward_id: UUID) -> Redemptio
 
 
 # --- earning -------------------------------------------------------------------
+
+
+async def test_every_order_column_is_saved_by_events_or_never_changes(
+    store: IssuedKeys,  # the models are set up (foreign keys get their columns)
+) -> None:
+    # An event writes only the columns it can change: a new column must say which.
+    fixed = {
+        "id", "store_id", "customer_id", "platform", "order_ref", "currency",
+        "placed_at", "created_at",
+    }  # fmt: skip
+    columns = set(Order._meta.fields_db_projection)
+    assert columns == fixed | set(orders_service.CHANGING)
+    assert not fixed & set(orders_service.CHANGING)
 
 
 async def test_paid_order_earns_per_spend_rule(store: IssuedKeys) -> None:
