@@ -47,7 +47,12 @@ async def fetch_all(sql: str, *args: Any) -> Sequence[Mapping[str, Any]]:
             client.log.debug("%s: %s", sql, args)
             return await connection.fetch(sql, *args)  # type: ignore[no-any-return]
     values = [_sqlite_value(arg) for arg in args]
-    return await client.execute_query_dict(_PLACEHOLDER.sub(r"?\1", sql), values)
+    return await client.execute_query_dict(_for_sqlite(sql), values)
+
+
+def _for_sqlite(sql: str) -> str:
+    """`$1, $2, ...` placeholders as SQLite's `?1, ?2, ...`."""
+    return _PLACEHOLDER.sub(r"?\1", sql)
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -159,9 +164,10 @@ async def fetch_models(
 async def update_returning(
     model: type[M], assignments: str, where: str, *args: Any
 ) -> list[M]:
-    """PostgreSQL only: UPDATE the model's rows matching `where` and return
-    them as they are now, in one statement (a row lock and a write where a
-    locked read and a later UPDATE took two)."""
+    """UPDATE the model's rows matching `where` and return them as they are
+    now, in one statement (a row lock and a write where a locked read and a
+    later UPDATE took two). SQLite has RETURNING since 3.35, which tortoise
+    already needs there."""
     table = model._meta.db_table
     query = f"UPDATE {table} SET {assignments} WHERE {where} RETURNING {columns(model, table)}"  # noqa: S608 - names from the model, clauses from the caller's constants
     return [model_from(model, row) for row in await fetch_all(query, *args)]
@@ -246,7 +252,7 @@ async def write(*writes: Write) -> None:
     else:
         postgres = client.capabilities.dialect == "postgres"
         for each in writes:
-            query = each.sql if postgres else _PLACEHOLDER.sub(r"?\1", each.sql)
+            query = each.sql if postgres else _for_sqlite(each.sql)
             await client.execute_query(query, list(each.args))
     for each in writes:
         if each.inserts is not None:
@@ -271,7 +277,7 @@ async def insert_unless_exists(
         )
     else:
         inserted, _ = await client.execute_query(
-            _PLACEHOLDER.sub(r"?\1", query), list(statement.args)
+            _for_sqlite(query), list(statement.args)
         )
     instance._saved_in_db = bool(inserted)
     return instance._saved_in_db

@@ -145,42 +145,27 @@ async def _claim(
     delivery_id: UUID, stored: WebhookDelivery | None
 ) -> WebhookDelivery | None:
     """The delivery, locked and marked processed (undone with the transaction
-    if processing fails), unless done already. Every webhook runs this:
-    hand-written SQL, one statement on PostgreSQL, where a concurrent claim
-    waits for this transaction and then finds the delivery done. A delivery
-    the caller holds (`stored`) is not read back."""
+    if processing fails), unless done already. Every webhook runs this: one
+    hand-written statement, where a concurrent claim waits for this
+    transaction and then finds the delivery done. A delivery the caller holds
+    (`stored`) is not read back."""
     now = utc_now()
-    if sql.is_postgres():
-        mark = "processed_at = $2, attempts = attempts + 1, last_error = NULL"
-        where = "id = $1 AND processed_at IS NULL"
-        if stored is None:
-            claimed = await sql.update_returning(
-                WebhookDelivery, mark, where, delivery_id, now
-            )
-            return claimed[0] if claimed else None
-        row = await sql.fetch_one(
-            f"UPDATE webhook_deliveries SET {mark} WHERE {where} RETURNING attempts",  # noqa: S608 - constants
-            delivery_id,
-            now,
+    mark = "processed_at = $2, attempts = attempts + 1, last_error = NULL"
+    where = "id = $1 AND processed_at IS NULL"
+    if stored is None:
+        claimed = await sql.update_returning(
+            WebhookDelivery, mark, where, delivery_id, now
         )
-        if row is None:
-            return None
-        stored.processed_at, stored.attempts, stored.last_error = (
-            now,
-            row["attempts"],
-            None,
-        )
-        return stored
-    # SQLite runs one write transaction at a time, and older versions have no
-    # RETURNING: read, then mark.
-    delivery = await sql.fetch_model(
-        WebhookDelivery, "t.id = $1 AND t.processed_at IS NULL", delivery_id
+        return claimed[0] if claimed else None
+    row = await sql.fetch_one(
+        f"UPDATE webhook_deliveries SET {mark} WHERE {where} RETURNING attempts",  # noqa: S608 - constants
+        delivery_id,
+        now,
     )
-    if delivery is not None:
-        delivery.processed_at, delivery.last_error = now, None
-        delivery.attempts += 1
-        await delivery.save(update_fields=["processed_at", "attempts", "last_error"])
-    return delivery
+    if row is None:
+        return None
+    stored.processed_at, stored.attempts, stored.last_error = now, row["attempts"], None
+    return stored
 
 
 def _retry_later(error: DomainError) -> bool:

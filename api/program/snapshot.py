@@ -16,6 +16,7 @@ from uuid import UUID
 
 from cachetools import LRUCache
 
+from api.core import sql
 from api.program import service as program
 from api.program.rules import CampaignTerms, EarnRule, RuleKind
 from api.stores.models import Store
@@ -56,15 +57,12 @@ async def of(store: Store) -> Programme:
 
 
 async def tiers_of(store: Store) -> tuple[Tier, ...]:
-    """The store's tiers by rank: those of the kept programme while it is
-    current (one small read); SQLite reads them."""
-    version = await versions.of_store(store.id)
-    if version is None:
+    """The store's tiers by rank: those of the kept programme (one small read
+    while it is current); SQLite, which keeps no versions, reads the tiers
+    alone rather than the whole programme."""
+    if not sql.is_postgres():
         return tuple(await tiers.list_tiers(store))
-    cached = _latest.get(store.id)
-    if cached is not None and cached[0] == version:
-        return cached[1].tiers
-    return (await of(store)).tiers  # kept for the next request
+    return (await of(store)).tiers
 
 
 async def _read(store: Store) -> Programme:

@@ -115,7 +115,6 @@ def _by_shopper(
             continue
         by_shopper.setdefault(_shopper_of(event), []).append(event)
     return list(by_shopper.values())
-    return report
 
 
 def _shopper_of(event: OrderEvent) -> str:

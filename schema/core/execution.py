@@ -109,11 +109,18 @@ class Plan:
         null that is allowed), else Undefined."""
         if value is None:
             return Undefined if self.non_null else None
-        if _unusual(value):
-            return Undefined
-        if self.is_type_of is not None and self.is_type_of(value, None) is not True:
-            return Undefined
-        return value
+        return value if _plain_object(value, self.is_type_of) else Undefined
+
+
+def _plain_object(value: Any, is_type_of: Callable[[Any, Any], Any] | None) -> bool:
+    """An object graphql-core would go straight into: not null, not an
+    exception or awaitable, and of the type (strawberry's check ignores the
+    info)."""
+    return (
+        value is not None
+        and not _unusual(value)
+        and (is_type_of is None or is_type_of(value, None) is True)
+    )
 
 
 def _unusual(value: Any) -> bool:
@@ -415,41 +422,53 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
         items: Iterable[Any],
         position_context: Any,
     ) -> Any:
-        """graphql-core's complete_iterable_value (3.3) for a list of objects
-        (a page's edges): each ordinary item goes straight to its
-        sub-selection, the selection collected once for the list; an unusual
-        item (null, an exception, an awaitable, a wrong type) is completed by
-        graphql-core as before. Streamed or deferred lists are left to it."""
+        """graphql-core's complete_iterable_value (3.3), with a shortcut for a
+        list of objects (a page's edges) when nothing is streamed or deferred."""
         object_type = item_type.of_type if is_non_null_type(item_type) else item_type
         if (
-            position_context is not None
-            or not is_object_type(object_type)
-            or not _plain_type_check(object_type)
-            or self.get_stream_usage(field_details_list, path) is not None
+            position_context is None
+            and is_object_type(object_type)
+            and _plain_type_check(object_type)
+            and self.get_stream_usage(field_details_list, path) is None
         ):
-            return super().complete_iterable_value(
-                item_type, field_details_list, info, path, items, position_context
+            grouped_field_set, new_defer_usages, _ = self.collect_subfields(
+                object_type, field_details_list
             )
-        grouped_field_set, new_defer_usages, _ = self.collect_subfields(
-            object_type, field_details_list
+            if not new_defer_usages:
+                return self._complete_objects(
+                    object_type,
+                    grouped_field_set,
+                    item_type,
+                    field_details_list,
+                    info,
+                    path,
+                    items,
+                )
+        return super().complete_iterable_value(
+            item_type, field_details_list, info, path, items, position_context
         )
-        if new_defer_usages:
-            return super().complete_iterable_value(
-                item_type, field_details_list, info, path, items, position_context
-            )
+
+    def _complete_objects(
+        self,
+        object_type: GraphQLObjectType,
+        grouped_field_set: GroupedFieldSet,
+        item_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        items: Iterable[Any],
+    ) -> Any:
+        """Each ordinary item straight to its sub-selection, collected once for
+        the list; an unusual item (null, an exception, an awaitable, a wrong
+        type) completed by graphql-core as before."""
         is_type_of = object_type.is_type_of
         is_awaitable = self.is_awaitable
-        execute_fields = self.execute_fields
         results: list[Any] = []
         awaitable_indices: list[int] = []
         try:
             for index, item in enumerate(items):
                 item_path = path.add_key(index, None)
-                if (
-                    item is None
-                    or _unusual(item)
-                    or (is_type_of is not None and is_type_of(item, None) is not True)  # type: ignore[arg-type]  # strawberry's ignores the info
-                ):
+                if not _plain_object(item, is_type_of):
                     if is_awaitable(item):
                         results.append(
                             self.complete_awaitable_list_item_value(
@@ -458,7 +477,7 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                                 field_details_list,
                                 info,
                                 item_path,
-                                position_context,
+                                None,
                             )
                         )
                         awaitable_indices.append(index)
@@ -469,12 +488,12 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         field_details_list,
                         info,
                         item_path,
-                        position_context,
+                        None,
                     ):
                         awaitable_indices.append(index)
                     continue
                 try:
-                    completed = execute_fields(
+                    completed = self.execute_fields(
                         object_type, item, item_path, grouped_field_set, None
                     )
                 except Exception as error:

@@ -2,6 +2,7 @@
 good leaves no writes behind and is recorded, one that can succeed later is
 retried."""
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -111,3 +112,22 @@ async def test_a_fact_that_can_succeed_later_keeps_the_delivery_for_retry(
     assert (delivery.processed_at, delivery.attempts) == (None, 1)
     assert delivery.last_error is not None and "Unknown order" in delivery.last_error
     assert await _customers() == []  # nothing of the delivery stays
+
+
+@pytest.mark.postgres
+async def test_concurrent_claims_of_one_delivery_apply_it_once(
+    shop: Connection,
+) -> None:
+    delivery = await inbox.record(
+        shop, topic="orders/paid", event_key="evt-1", payload={"facts": ["ada"]}
+    )
+    assert delivery is not None
+    connectors: Mapping[PlatformName, Connector] = {PlatformName.SHOPIFY: _Facts()}  # type: ignore[dict-item]
+    # The background task and a redrive at once: the later claim waits for
+    # the first to commit, then finds the delivery done.
+    done = await asyncio.gather(
+        *(inbox.process(delivery.id, connectors, shop) for _ in range(5))
+    )
+    assert done == [True] * 5
+    assert await _customers() == ["ada"]
+    assert (await WebhookDelivery.get(id=delivery.id)).attempts == 1
