@@ -48,9 +48,21 @@ from graphql import (
 from graphql.execution.collect_fields import GroupedFieldSet
 from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, gather_with_cancel
+from graphql.type.scalars import (
+    GRAPHQL_MAX_INT as _MAX_INT,
+)
+from graphql.type.scalars import (
+    GRAPHQL_MIN_INT as _MIN_INT,
+)
+from graphql.type.scalars import (
+    serialize_boolean,
+    serialize_int,
+    serialize_string,
+)
 from strawberry import relay
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.types.field import StrawberryField
 from strawberry.types.info import Info
 
@@ -69,11 +81,14 @@ class Plan:
     __slots__ = (
         "calls",
         "coerce",
+        "enum_class",
+        "enum_names",
         "field",
         "is_type_of",
         "non_null",
         "object_type",
         "read",
+        "same",
     )
 
     def __init__(
@@ -89,13 +104,26 @@ class Plan:
         self.field, self.read, self.calls = field, read, calls
         self.non_null = isinstance(field.type, GraphQLNonNull)
         self.coerce, self.object_type, self.is_type_of = coerce, object_type, is_type_of
+        # The one type the coercion returns unchanged (a str for String...).
+        self.same = _SAME.get(coerce)
+        self.enum_class, self.enum_names = _enum_table(field)
 
     def leaf(self, value: Any) -> Any:
         """A scalar or enum value coerced as graphql-core would, or Undefined
         when graphql-core must handle it (null for non-null, a failed coercion,
         an exception or an awaitable)."""
+        kind = type(value)
+        if kind is self.same and (kind is not int or _MIN_INT <= value <= _MAX_INT):
+            return value
         if value is None:
             return Undefined if self.non_null else None
+        if kind is self.enum_class:
+            try:
+                name = self.enum_names.get(value.value)  # type: ignore[union-attr]  # set with the class
+            except TypeError:  # an unhashable value: the coercion decides
+                name = None
+            if name is not None:
+                return name
         if type(value) not in _PLAIN and _unusual(value):
             return Undefined
         try:
@@ -110,6 +138,41 @@ class Plan:
         if value is None:
             return Undefined if self.non_null else None
         return value if _plain_object(value, self.is_type_of) else Undefined
+
+
+# A field's plan, its response name and nodes, and its sub-selection's steps.
+Steps = list[tuple[str, Plan | None, Any, "Steps | None"]]
+# Results that are never awaitable: no check needed.
+_DONE = frozenset({dict, str, int, bool, float, type(None), list})
+
+# Coercions that return a value of this exact type unchanged (graphql-core's
+# serialize_int does so only within 32 bits).
+_SAME: dict[Any, type] = {
+    serialize_string: str,
+    serialize_boolean: bool,
+    serialize_int: int,
+}
+
+
+def _enum_table(field: GraphQLField) -> tuple[type | None, dict[Any, str] | None]:
+    """For a strawberry enum: its class and, by member value, the name its
+    coercion returns (the first name with that value, as it searches)."""
+    field_type: Any = field.type
+    if isinstance(field_type, GraphQLNonNull):
+        field_type = field_type.of_type
+    if not (
+        isinstance(field_type, CustomGraphQLEnumType)
+        and type(field_type).coerce_output_value is _ENUM_COERCION
+        and isinstance(field_type.wrapped_cls, type)
+    ):
+        return None, None
+    names: dict[Any, str] = {}
+    try:
+        for name, value in field_type.values.items():
+            names.setdefault(value.value, name)
+    except TypeError:  # an unhashable value: no table
+        return None, None
+    return field_type.wrapped_cls, names
 
 
 def _plain_object(value: Any, is_type_of: Callable[[Any, Any], Any] | None) -> bool:
@@ -228,6 +291,7 @@ def _node_id_attribute(kind: type) -> str | None:
     return kind.resolve_id_attr()
 
 
+_ENUM_COERCION = CustomGraphQLEnumType.coerce_output_value
 _NODE_ID = relay.Node.__dict__["_id"].__func__
 _RESOLVE_ID = relay.Node.resolve_id.__func__  # type: ignore[attr-defined]
 _RESOLVE_TYPENAME = relay.Node.resolve_typename.__func__  # type: ignore[attr-defined]
@@ -261,16 +325,12 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        plans = _plans(parent_type)
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
             for response_name, field_details_list in grouped_field_set.items():
-                name = field_details_list[0].node.name.value
-                plan = plans.get(name, Undefined)
-                if plan is Undefined:
-                    plan = plans[name] = plan_for(self.schema, parent_type, name)
+                plan = self._plan(parent_type, field_details_list)
                 if plan is None:
                     result = self.execute_field(
                         parent_type,
@@ -302,19 +362,17 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise
         if not awaitable_fields:
             return results
+        return _gathered(results, awaitable_fields)
 
-        async def get_results() -> dict[str, Any]:
-            if len(awaitable_fields) == 1:
-                field = awaitable_fields[0]
-                results[field] = await results[field]
-            else:
-                awaited = await gather_with_cancel(
-                    *(results[field] for field in awaitable_fields)
-                )
-                results.update(zip(awaitable_fields, awaited, strict=True))
-            return results
-
-        return get_results()
+    def _plan(
+        self, parent_type: GraphQLObjectType, field_details_list: Any
+    ) -> Plan | None:
+        plans = _plans(parent_type)
+        name = field_details_list[0].node.name.value
+        plan = plans.get(name, Undefined)
+        if plan is Undefined:
+            plan = plans[name] = plan_for(self.schema, parent_type, name)
+        return cast("Plan | None", plan)
 
     def _planned(
         self,
@@ -330,14 +388,39 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
         try:
             value = plan.read(source)
         except Exception as error:
-            if not plan.calls:  # a pure read: graphql-core reads it again
-                value = Undefined
-            else:  # the resolver ran and raised: report it as graphql-core would
+            if (
+                plan.calls
+            ):  # the resolver ran and raised: report it as graphql-core would
                 field_path = Path(path, response_name, parent_type.name)
                 self.handle_field_error(
                     error, plan.field.type, field_details_list, field_path
                 )
                 return None
+            value = Undefined  # a pure read: graphql-core reads it again
+        return self._answer(
+            plan,
+            parent_type,
+            source,
+            field_details_list,
+            path,
+            response_name,
+            position_context,
+            value,
+        )
+
+    def _answer(
+        self,
+        plan: Plan,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path | None,
+        response_name: str,
+        position_context: Any,
+        value: Any,
+    ) -> Any:
+        """A field's value read through its plan (Undefined: a pure read that
+        failed), answered in place or handed to graphql-core."""
         if value is not Undefined:
             if plan.object_type is None:
                 result = plan.leaf(value)
@@ -413,6 +496,140 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
             )
         return self.execute_fields(object_type, value, path, grouped_field_set, None)
 
+    def _steps(
+        self, object_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> "Steps | None":
+        """The sub-selection worked out once for all the items of a list: each
+        field's plan and, for planned objects, their own steps. None where
+        execute_fields would defer to graphql-core (middleware)."""
+        manager = self.middleware_manager
+        if manager is not None and manager._middleware_resolvers is not None:
+            return None
+        steps: Steps = []
+        for response_name, field_details_list in grouped_field_set.items():
+            plan = self._plan(object_type, field_details_list)
+            below: Steps | None = None
+            if plan is not None and plan.object_type is not None:
+                grouped, new_defer_usages, _ = self.collect_subfields(
+                    plan.object_type, field_details_list
+                )
+                if not new_defer_usages:
+                    below = self._steps(plan.object_type, grouped)
+            steps.append((response_name, plan, field_details_list, below))
+        return steps
+
+    def _run(
+        self, object_type: GraphQLObjectType, steps: "Steps", source: Any, path: Path
+    ) -> Any:
+        """execute_fields over steps worked out in advance: leaves coerced and
+        planned objects entered in place, the rest as execute_fields does it."""
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        try:
+            for response_name, plan, field_details_list, below in steps:
+                if plan is None:
+                    result = self.execute_field(
+                        object_type,
+                        source,
+                        field_details_list,
+                        Path(path, response_name, object_type.name),
+                        None,
+                    )
+                    if result is Undefined:
+                        continue
+                elif below is not None:
+                    result = self._run_object(
+                        plan,
+                        below,
+                        object_type,
+                        source,
+                        field_details_list,
+                        path,
+                        response_name,
+                    )
+                elif plan.calls or plan.object_type is not None:
+                    result = self._planned(
+                        plan,
+                        object_type,
+                        source,
+                        field_details_list,
+                        path,
+                        response_name,
+                        None,
+                    )
+                else:  # a pure read of a leaf
+                    try:
+                        result = plan.leaf(plan.read(source))
+                    except Exception:
+                        result = Undefined
+                    if result is Undefined:  # graphql-core reads it again
+                        result = self.execute_field(
+                            object_type,
+                            source,
+                            field_details_list,
+                            Path(path, response_name, object_type.name),
+                            None,
+                        )
+                results[response_name] = result
+                if type(result) not in _DONE and is_awaitable(result):
+                    awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background(
+                    [results[field] for field in awaitable_fields]
+                )
+            raise
+        if not awaitable_fields:
+            return results
+        return _gathered(results, awaitable_fields)
+
+    def _run_object(
+        self,
+        plan: Plan,
+        below: "Steps",
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        response_name: str,
+    ) -> Any:
+        """A planned object field whose sub-selection has its steps: `_planned`
+        and `_sub_selection` without collecting the sub-selection per item."""
+        try:
+            value = plan.read(source)
+        except Exception as error:
+            if plan.calls:  # the resolver ran and raised
+                field_path = Path(path, response_name, parent_type.name)
+                self.handle_field_error(
+                    error, plan.field.type, field_details_list, field_path
+                )
+                return None
+            value = Undefined
+        found = Undefined if value is Undefined else plan.object(value)
+        if found is None:
+            return None
+        if found is Undefined:
+            return self._answer(
+                plan,
+                parent_type,
+                source,
+                field_details_list,
+                path,
+                response_name,
+                None,
+                value,
+            )
+        field_path = Path(path, response_name, parent_type.name)
+        try:
+            completed = self._run(plan.object_type, below, found, field_path)  # type: ignore[arg-type]  # set for objects
+        except Exception as error:
+            self.handle_field_error(
+                error, plan.field.type, field_details_list, field_path
+            )
+            return None
+        return self._guarded(completed, plan.field.type, field_details_list, field_path)
+
     def complete_iterable_value(
         self,
         item_type: Any,
@@ -463,6 +680,7 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
         type) completed by graphql-core as before."""
         is_type_of = object_type.is_type_of
         is_awaitable = self.is_awaitable
+        steps = self._steps(object_type, grouped_field_set)
         results: list[Any] = []
         awaitable_indices: list[int] = []
         try:
@@ -493,8 +711,12 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         awaitable_indices.append(index)
                     continue
                 try:
-                    completed = self.execute_fields(
-                        object_type, item, item_path, grouped_field_set, None
+                    completed = (
+                        self.execute_fields(
+                            object_type, item, item_path, grouped_field_set, None
+                        )
+                        if steps is None
+                        else self._run(object_type, steps, item, item_path)
                     )
                 except Exception as error:
                     self.handle_field_error(
@@ -574,6 +796,23 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return None
 
         return await_completed()
+
+
+def _gathered(results: dict[str, Any], awaitable_fields: list[str]) -> Any:
+    """The results once their awaitable fields are in (graphql-core's way)."""
+
+    async def get_results() -> dict[str, Any]:
+        if len(awaitable_fields) == 1:
+            field = awaitable_fields[0]
+            results[field] = await results[field]
+        else:
+            awaited = await gather_with_cancel(
+                *(results[field] for field in awaitable_fields)
+            )
+            results.update(zip(awaitable_fields, awaited, strict=True))
+        return results
+
+    return get_results()
 
 
 def _plans(parent: GraphQLObjectType) -> dict[str, Any]:

@@ -36,6 +36,7 @@ class Leaf:
     count: int
     colour: Colour
     when: float
+    flag: bool = True
 
 
 @strawberry.type
@@ -154,7 +155,7 @@ def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
 
 DOCUMENT = """
 { items { id name required shout path later fails
-          leaf { name maybe count colour when } optionalLeaf { name colour }
+          leaf { name maybe count colour when } optionalLeaf { name colour count flag }
           double { name colour } doubleOrNothing { name colour } } }
 """
 
@@ -187,7 +188,12 @@ async def test_plain_rows_answer_the_same() -> None:
     _set_items([_item("a"), _item("b", optional_leaf=_item("x").leaf)])
     expected, got = await _both(DOCUMENT)
     assert got == expected
-    assert got["data"]["items"][1]["optionalLeaf"] == {"name": "x", "colour": "RED"}
+    assert got["data"]["items"][1]["optionalLeaf"] == {
+        "name": "x",
+        "colour": "RED",
+        "count": 3,
+        "flag": True,
+    }
     assert got["data"]["items"][0]["path"] == "items.0.path"  # info reaches resolvers
     # The resolver error is reported at its own path on both.
     assert {"message": "resolver failed", "path": ["items", 0, "fails"]} in got[
@@ -207,6 +213,10 @@ async def test_plain_rows_answer_the_same() -> None:
         # A non-null field failing inside a nullable object nulls that object.
         {"optional_leaf": _leaf(name=None)},
         {"optional_leaf": _leaf(colour=None)},
+        {"optional_leaf": _leaf(count=2**31)},  # beyond a 32-bit Int
+        {"optional_leaf": _leaf(count="three")},
+        {"optional_leaf": _leaf(flag="yes")},
+        {"optional_leaf": _leaf(colour="purple")},
     ],
     ids=[
         "null",
@@ -217,6 +227,10 @@ async def test_plain_rows_answer_the_same() -> None:
         "wrong-optional",
         "child-null-in-optional",
         "child-enum-null-in-optional",
+        "int-too-big",
+        "int-from-text",
+        "bool-from-text",
+        "enum-unknown",
     ],
 )
 async def test_unusual_values_fail_as_strawberry_does(
@@ -313,6 +327,35 @@ async def test_enums_and_numbers() -> None:
     assert [leaf["colour"] for leaf in got["data"]["leaves"]] == ["RED", "BLUE"]
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"count": True},  # a bool where an Int is due: 1
+        {"count": 4.0},
+        {"count": -(2**31)},  # the smallest 32-bit Int
+        {"flag": 1},
+        {"colour": "blue"},  # the enum's value rather than its member
+        {"name": 7},
+    ],
+    ids=[
+        "int-from-bool",
+        "int-from-float",
+        "int-min",
+        "bool-from-int",
+        "enum-value",
+        "str-from-int",
+    ],
+)
+async def test_values_that_coerce_answer_as_strawberry_does(
+    overrides: dict[str, Any],
+) -> None:
+    item = _item("a", optional_leaf=_leaf(**overrides))
+    _set_items([_item("ok"), item])
+    expected, got = await _both("{ items { optionalLeaf { name count colour flag } } }")
+    assert got == expected
+    assert not expected["errors"]  # coerced, not refused
+
+
 async def test_aliases_and_repeated_fields_keep_the_document_order() -> None:
     _set_items([_item("a")])
     document = "{ items { b: name id a: name shout name } }"
@@ -379,3 +422,22 @@ async def test_ordinary_list_items_skip_graphql_cores_item_completion(
     _, fast = _schemas()
     await fast.execute("{ maybeItems { name } }")
     assert completed == [odd]  # only the unusual item went through graphql-core
+
+
+async def test_a_lists_sub_selection_is_collected_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each item's objects reuse the steps worked out for the list."""
+    collected: list[str] = []
+    original = LadderExecutionContext.collect_subfields
+
+    def counting(self: Any, return_type: Any, *args: Any) -> Any:
+        collected.append(return_type.name)
+        return original(self, return_type, *args)
+
+    monkeypatch.setattr(LadderExecutionContext, "collect_subfields", counting)
+    _set_items([_item(name) for name in "abcd"])
+    _, fast = _schemas()
+    result = await fast.execute("{ items { name leaf { name } double { count } } }")
+    assert not result.errors
+    assert sorted(collected) == ["Item", "Leaf", "Leaf"]
