@@ -7,7 +7,7 @@ resolver (eight frames for a field with a resolver) and dispatches the
 completion on the field's type: 3-10 µs of Python for a getattr and a
 serialize (research/stack.md §2).
 
-Four shortcuts, each taken only where the result cannot differ:
+Five shortcuts, each taken only where the result cannot differ:
 
 - **Leaf fields** that strawberry would answer by reading an attribute (a
   "basic" field: no resolver, permission, extension, argument or middleware),
@@ -20,6 +20,10 @@ Four shortcuts, each taken only where the result cannot differ:
 - **Other resolvers** without arguments or extensions are called directly with
   their `self`/`info`, not through strawberry's argument conversion and
   extension chain (`lean_resolvers`, applied once to the built schema).
+- **Lists of objects** work their sub-selection out once (each field's plan
+  and the steps of planned objects below it) and run every item through it;
+  values already of the type a standard scalar returns (a str for String, an
+  Int within 32 bits) and strawberry enum members need no coercion call.
 
 Anything unusual (a null for a non-null field, a value that does not coerce,
 an exception, an awaitable, a wrong type) goes back through graphql-core, which
@@ -49,12 +53,8 @@ from graphql.execution.collect_fields import GroupedFieldSet
 from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, gather_with_cancel
 from graphql.type.scalars import (
-    GRAPHQL_MAX_INT as _MAX_INT,
-)
-from graphql.type.scalars import (
-    GRAPHQL_MIN_INT as _MIN_INT,
-)
-from graphql.type.scalars import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
     serialize_boolean,
     serialize_int,
     serialize_string,
@@ -113,7 +113,9 @@ class Plan:
         when graphql-core must handle it (null for non-null, a failed coercion,
         an exception or an awaitable)."""
         kind = type(value)
-        if kind is self.same and (kind is not int or _MIN_INT <= value <= _MAX_INT):
+        if kind is self.same and (
+            kind is not int or GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT
+        ):
             return value
         if value is None:
             return Undefined if self.non_null else None
