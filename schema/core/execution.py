@@ -362,8 +362,6 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     [results[field] for field in awaitable_fields]
                 )
             raise
-        if not awaitable_fields:
-            return results
         return _gathered(results, awaitable_fields)
 
     def _plan(
@@ -582,8 +580,6 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     [results[field] for field in awaitable_fields]
                 )
             raise
-        if not awaitable_fields:
-            return results
         return _gathered(results, awaitable_fields)
 
     def _run_object(
@@ -801,7 +797,9 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 
 def _gathered(results: dict[str, Any], awaitable_fields: list[str]) -> Any:
-    """The results once their awaitable fields are in (graphql-core's way)."""
+    """The results, once their awaitable fields are in (graphql-core's way)."""
+    if not awaitable_fields:
+        return results
 
     async def get_results() -> dict[str, Any]:
         if len(awaitable_fields) == 1:
