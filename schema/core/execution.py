@@ -87,6 +87,7 @@ class Plan:
         "is_type_of",
         "non_null",
         "object_type",
+        "pure_leaf",
         "read",
         "same",
     )
@@ -104,6 +105,8 @@ class Plan:
         self.field, self.read, self.calls = field, read, calls
         self.non_null = isinstance(field.type, GraphQLNonNull)
         self.coerce, self.object_type, self.is_type_of = coerce, object_type, is_type_of
+        # A leaf read from an attribute: reading it again is harmless.
+        self.pure_leaf = object_type is None and not calls
         # The one type the coercion returns unchanged (a str for String...).
         self.same = _SAME.get(coerce)
         self.enum_class, self.enum_names = _enum_table(field)
@@ -383,8 +386,10 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Path | None,
         response_name: str,
         position_context: Any,
+        below: Steps | None = None,
     ) -> Any:
-        """One field through its plan; graphql-core takes over what is unusual."""
+        """One field through its plan; graphql-core takes over what is unusual.
+        `below`: the object's sub-selection, worked out once for a list."""
         try:
             value = plan.read(source)
         except Exception as error:
@@ -397,30 +402,6 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 )
                 return None
             value = Undefined  # a pure read: graphql-core reads it again
-        return self._answer(
-            plan,
-            parent_type,
-            source,
-            field_details_list,
-            path,
-            response_name,
-            position_context,
-            value,
-        )
-
-    def _answer(
-        self,
-        plan: Plan,
-        parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: Any,
-        path: Path | None,
-        response_name: str,
-        position_context: Any,
-        value: Any,
-    ) -> Any:
-        """A field's value read through its plan (Undefined: a pure read that
-        failed), answered in place or handed to graphql-core."""
         if value is not Undefined:
             if plan.object_type is None:
                 result = plan.leaf(value)
@@ -437,6 +418,7 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         Path(path, response_name, parent_type.name),
                         found,
                         position_context,
+                        below,
                     )
         field_path = Path(path, response_name, parent_type.name)
         if plan.calls and value is not Undefined:
@@ -459,17 +441,20 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         value: Any,
         position_context: Any,
+        below: Steps | None,
     ) -> Any:
-        """An object's sub-selection, with execute_field's error handling: an
-        error below a nullable object nulls that object."""
+        """An object's sub-selection (through its steps when a list worked
+        them out), with execute_field's error handling: an error below a
+        nullable object nulls that object."""
         return_type = plan.field.type
+        object_type: GraphQLObjectType = plan.object_type  # type: ignore[assignment]  # set for objects
         try:
-            completed = self._subfields(
-                plan.object_type,  # type: ignore[arg-type]  # set for objects
-                field_details_list,
-                path,
-                value,
-                position_context,
+            completed = (
+                self._subfields(
+                    object_type, field_details_list, path, value, position_context
+                )
+                if below is None
+                else self._run(object_type, below, value, path)
             )
         except Exception as error:
             self.handle_field_error(error, return_type, field_details_list, path)
@@ -498,7 +483,7 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def _steps(
         self, object_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
-    ) -> "Steps | None":
+    ) -> Steps | None:
         """The sub-selection worked out once for all the items of a list: each
         field's plan and, for planned objects, their own steps. None where
         execute_fields would defer to graphql-core (middleware)."""
@@ -519,7 +504,7 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return steps
 
     def _run(
-        self, object_type: GraphQLObjectType, steps: "Steps", source: Any, path: Path
+        self, object_type: GraphQLObjectType, steps: Steps, source: Any, path: Path
     ) -> Any:
         """execute_fields over steps worked out in advance: leaves coerced and
         planned objects entered in place, the rest as execute_fields does it."""
@@ -528,7 +513,26 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
         awaitable_fields: list[str] = []
         try:
             for response_name, plan, field_details_list, below in steps:
+                result: Any
                 if plan is None:
+                    result = Undefined
+                elif plan.pure_leaf:
+                    try:
+                        result = plan.leaf(plan.read(source))
+                    except Exception:
+                        result = Undefined
+                else:
+                    result = self._planned(
+                        plan,
+                        object_type,
+                        source,
+                        field_details_list,
+                        path,
+                        response_name,
+                        None,
+                        below,
+                    )
+                if result is Undefined:  # no plan, or a leaf graphql-core reads again
                     result = self.execute_field(
                         object_type,
                         source,
@@ -538,39 +542,6 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     )
                     if result is Undefined:
                         continue
-                elif below is not None:
-                    result = self._run_object(
-                        plan,
-                        below,
-                        object_type,
-                        source,
-                        field_details_list,
-                        path,
-                        response_name,
-                    )
-                elif plan.calls or plan.object_type is not None:
-                    result = self._planned(
-                        plan,
-                        object_type,
-                        source,
-                        field_details_list,
-                        path,
-                        response_name,
-                        None,
-                    )
-                else:  # a pure read of a leaf
-                    try:
-                        result = plan.leaf(plan.read(source))
-                    except Exception:
-                        result = Undefined
-                    if result is Undefined:  # graphql-core reads it again
-                        result = self.execute_field(
-                            object_type,
-                            source,
-                            field_details_list,
-                            Path(path, response_name, object_type.name),
-                            None,
-                        )
                 results[response_name] = result
                 if type(result) not in _DONE and is_awaitable(result):
                     awaitable_fields.append(response_name)
@@ -581,52 +552,6 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 )
             raise
         return _gathered(results, awaitable_fields)
-
-    def _run_object(
-        self,
-        plan: Plan,
-        below: "Steps",
-        parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: Any,
-        path: Path,
-        response_name: str,
-    ) -> Any:
-        """A planned object field whose sub-selection has its steps: `_planned`
-        and `_sub_selection` without collecting the sub-selection per item."""
-        try:
-            value = plan.read(source)
-        except Exception as error:
-            if plan.calls:  # the resolver ran and raised
-                field_path = Path(path, response_name, parent_type.name)
-                self.handle_field_error(
-                    error, plan.field.type, field_details_list, field_path
-                )
-                return None
-            value = Undefined
-        found = Undefined if value is Undefined else plan.object(value)
-        if found is None:
-            return None
-        if found is Undefined:
-            return self._answer(
-                plan,
-                parent_type,
-                source,
-                field_details_list,
-                path,
-                response_name,
-                None,
-                value,
-            )
-        field_path = Path(path, response_name, parent_type.name)
-        try:
-            completed = self._run(plan.object_type, below, found, field_path)  # type: ignore[arg-type]  # set for objects
-        except Exception as error:
-            self.handle_field_error(
-                error, plan.field.type, field_details_list, field_path
-            )
-            return None
-        return self._guarded(completed, plan.field.type, field_details_list, field_path)
 
     def complete_iterable_value(
         self,
