@@ -1,5 +1,6 @@
 """Batch loading of what hangs off customers (one query per page, not per row)."""
 
+from functools import partial
 from uuid import UUID
 
 from strawberry.dataloader import DataLoader
@@ -13,13 +14,17 @@ class CustomerLoaders:
     """Loaders scoped to the caller's store: keys of another store find nothing."""
 
     def __init__(self, store: Store | None):
-        self.store = store
+        # A function of the store, not a bound method: a loader holding its
+        # owner is a reference cycle, left for the garbage collector's pauses.
         self.identities: DataLoader[UUID, list[CustomerIdentity]] = DataLoader(
-            load_fn=self._identities
+            load_fn=partial(_identities, store)
         )
 
-    async def _identities(self, keys: list[UUID]) -> list[list[CustomerIdentity]]:
-        if self.store is None:
-            return [[] for _ in keys]
-        found = await service.identities_by_customer(self.store, keys)
-        return [found[key] for key in keys]
+
+async def _identities(
+    store: Store | None, keys: list[UUID]
+) -> list[list[CustomerIdentity]]:
+    if store is None:
+        return [[] for _ in keys]
+    found = await service.identities_by_customer(store, keys)
+    return [found[key] for key in keys]
