@@ -81,7 +81,8 @@ def build_schema(
         def __init__(self) -> None:
             super().__init__(max_token_count=max_tokens)
 
-    extensions: list[type[SchemaExtension]] = [
+    # What checks the text runs on its first request only (schema/core/admission.py).
+    document: list[type[SchemaExtension]] = [
         Tokens,
         token_guard(max_tokens),
         ParserCache,
@@ -89,13 +90,12 @@ def build_schema(
         RejectNulCharacters,
         Limits,
         ValidationCache,
-        MaskUnexpectedErrors,
-        *extra_extensions,
     ]
     schema = LadderSchema(
         query=Query,
         mutation=Mutation,
-        extensions=extensions,
+        document_extensions=document,
+        execution_extensions=[MaskUnexpectedErrors, *extra_extensions],
         execution_context_class=LadderExecutionContext,
         config=StrawberryConfig(
             relay_max_results=max_page_size,

@@ -11,6 +11,7 @@ from strawberry.extensions import MaskErrors
 
 from api.core import request_id
 from api.core.errors import DomainError, MultipleDomainError
+from schema.core.admission import AdmittingSchema
 
 logger = logging.getLogger("ladder.graphql")
 
@@ -106,8 +107,9 @@ class MaskUnexpectedErrors(MaskErrors):
         )
 
 
-class LadderSchema(strawberry.Schema):
-    """Strawberry's schema, logging request errors without their documents.
+class LadderSchema(AdmittingSchema):
+    """Strawberry's schema (admitted documents skip the text's checks: see
+    schema/core/admission.py), logging request errors without their documents.
 
     Strawberry logs every error with the document's source lines (and
     graphql-core's variable errors quote the value), so a shopper's email

@@ -60,10 +60,10 @@ class RejectNulCharacters(SchemaExtension):
         yield
         context = self.execution_context
         document = context.graphql_document
-        if _has_nul(context.variables) or (
+        if has_nul(context.variables) or (
             document is not None
             and _may_hold_nul(context.query)
-            and _document_has_nul(document)
+            and _documenthas_nul(document)
         ):
             raise GraphQLError(
                 "Strings may not contain the NUL character (U+0000).",
@@ -92,13 +92,13 @@ def _may_hold_nul(query: str | None) -> bool:
     return query is None or NUL in query or "\\u" in query
 
 
-def _document_has_nul(document: DocumentNode) -> bool:
+def _documenthas_nul(document: DocumentNode) -> bool:
     counter = _Scan()
     visit(document, counter)
     return counter.nul
 
 
-def _has_nul(variables: object) -> bool:
+def has_nul(variables: object) -> bool:
     # Iterative: variables nest as deep as the JSON parser allowed.
     pending = [variables]
     while pending:
