@@ -13,7 +13,7 @@ them) and row locks (`locking`) are left out, as tortoise does.
 import re
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from functools import cache
 from typing import Any, Generic, TypeVar
@@ -131,13 +131,20 @@ def _converter(field: Field[Any]) -> Callable[[Any], Any]:
     if not isinstance(field, DatetimeField) or not timezone.get_use_tz():
         return convert
     zone = timezone.get_default_timezone()
+    # Ladder's zone is UTC, and asyncpg's datetimes are UTC already: moving
+    # them to tortoise's UTC object changes no field of theirs and was a tenth
+    # of a customer page's CPU (eight per row).
+    already = UTC if getattr(zone, "key", None) in _UTC_KEYS else None
 
     def to_zone(value: Any) -> Any:
         if type(value) is datetime and value.tzinfo is not None:
-            return value.astimezone(zone)
+            return value if value.tzinfo is already else value.astimezone(zone)
         return convert(value)
 
     return to_zone
+
+
+_UTC_KEYS = frozenset({"UTC", "Etc/UTC"})
 
 
 async def fetch_model(

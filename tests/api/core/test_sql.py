@@ -21,10 +21,13 @@ from tests.factories.program import seed_everything
 
 
 def _comparable(instance: Any) -> dict[str, Any]:
-    """Attributes, with each datetime's zone (aware datetimes in different
-    zones compare equal)."""
+    """Attributes, with each datetime's offset and zone name (aware datetimes
+    in different zones compare equal). The zone object may differ: UTC as
+    asyncpg's `timezone.utc` or as tortoise's `ZoneInfo("UTC")`."""
     return {
-        name: (value, value.tzinfo) if isinstance(value, datetime) else value
+        name: (value, value.utcoffset(), value.tzname())
+        if isinstance(value, datetime)
+        else value
         for name, value in instance.__dict__.items()
     }
 
@@ -42,7 +45,7 @@ async def test_rows_map_as_tortoise_maps_them_for_every_model(
             ours = sql.model_from(model, row)
             theirs = model._init_from_db(**dict(row))
             assert _comparable(ours) == _comparable(theirs), model.__name__
-            # Same values, same types (a datetime's zone included).
+            # Same values, same types (a datetime's offset and zone name included).
             assert {k: type(v) for k, v in ours.__dict__.items()} == {
                 k: type(v) for k, v in theirs.__dict__.items()
             }
