@@ -58,11 +58,13 @@ from graphql.type.scalars import (
     GRAPHQL_MAX_INT,
     GRAPHQL_MIN_INT,
     serialize_boolean,
+    serialize_id,
     serialize_int,
     serialize_string,
 )
 from strawberry import relay
 from strawberry.execution.is_awaitable import optimized_is_awaitable
+from strawberry.relay.utils import to_base64
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.types.field import StrawberryField
@@ -155,6 +157,7 @@ _DONE = frozenset({dict, str, int, bool, float, type(None), list})
 # Coercions that return a value of this exact type unchanged (graphql-core's
 # serialize_int does so only within 32 bits).
 _SAME: dict[Any, type] = {
+    serialize_id: str,
     serialize_string: str,
     serialize_boolean: bool,
     serialize_int: int,
@@ -295,7 +298,9 @@ def _relay_id_read(
         node_id = getattr(source, attribute)
         if node_id is None or hasattr(node_id, "__await__"):
             raise LookupError("not a plain id")
-        return relay.GlobalID(type_name=type_name, node_id=str(node_id))
+        # The text of relay.GlobalID(type_name, str(node_id)), which the ID
+        # coercion would make of it, without building one per row.
+        return to_base64(type_name, str(node_id))
 
     return read
 
@@ -675,7 +680,7 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     completed, item_type, field_details_list, item_path
                 )
                 results.append(completed)
-                if is_awaitable(completed):
+                if type(completed) not in _DONE and is_awaitable(completed):
                     awaitable_indices.append(index)
         except Exception:
             # As graphql-core: what is already running settles in the background.
@@ -733,7 +738,7 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """A completion, with an error raised while awaiting it handled as
         execute_field handles it."""
-        if not self.is_awaitable(completed):
+        if type(completed) in _DONE or not self.is_awaitable(completed):
             return completed
 
         async def await_completed() -> Any:
