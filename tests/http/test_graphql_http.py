@@ -1,13 +1,16 @@
 """GraphQL over HTTP: status codes, limits and production hardening."""
 
+import json
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from api.app import create_app
+from api.http.graphql import LadderGraphQL
 from api.settings import Environment, Settings
 from api.stores.service import IssuedKeys
+from schema import build_schema
 
 JSON = {"content-type": "application/json"}
 GRAPHQL_RESPONSE = {
@@ -208,3 +211,20 @@ async def test_only_development_gives_field_suggestions(
     assert "Did you mean" in dev.text
     assert "Did you mean" not in prod.text
     assert "customer" not in prod.json()["errors"][0]["message"].replace("custome", "")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"data": {"customers": {"edges": [{"node": {"email": "zoë@example.com"}}]}}},
+        {"data": {"nudge": {"points": 2**70, "ratio": 0.5, "none": None}}},
+        {"data": {"1": [True, False], "list": []}},
+    ],
+    ids=["utf-8", "int past 64 bits", "plain"],
+)
+def test_answers_encode_as_json_whatever_their_values(
+    settings: Settings, data: dict[str, object]
+) -> None:
+    view = LadderGraphQL(build_schema(), settings)
+    encoded = view.encode_json(data)
+    assert json.loads(encoded) == data
