@@ -1,7 +1,7 @@
 """Relay global ids, decoded back to database ids, and pages read from QuerySets."""
 
 import sys
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -103,12 +103,22 @@ def _paged(
             found = list(await rows[page.start : page.overfetch])
             if page.expected is not None and len(found) == page.expected + 1:
                 found, has_next_page = found[:-1], True
-        edges = [
-            edge_class.resolve_edge(
-                connection.resolve_node(row, info=info, **kwargs), cursor=start + i
-            )
-            for i, row in enumerate(found)
-        ]
+        if _default_edges(edge_class):
+            prefix = edge_class.CURSOR_PREFIX
+            edges = [
+                edge_class(
+                    cursor=_cursor(prefix, start + i),
+                    node=connection.resolve_node(row, info=info, **kwargs),
+                )
+                for i, row in enumerate(found)
+            ]
+        else:
+            edges = [
+                edge_class.resolve_edge(
+                    connection.resolve_node(row, info=info, **kwargs), cursor=start + i
+                )
+                for i, row in enumerate(found)
+            ]
         return connection(
             edges=edges,
             page_info=relay.PageInfo(
@@ -130,6 +140,21 @@ def _edge_class(connection: type) -> Any:
     while isinstance(edge, StrawberryContainer):
         edge = edge.of_type
     return edge
+
+
+@cache
+def _default_edges(edge_class: type) -> bool:
+    """The edge class builds its edges as strawberry's Edge does."""
+    return (
+        edge_class.resolve_edge.__func__  # type: ignore[attr-defined]
+        is relay.Edge.resolve_edge.__func__  # type: ignore[attr-defined]
+    )
+
+
+@lru_cache(maxsize=4096)
+def _cursor(prefix: str, offset: int) -> str:
+    """Edge.resolve_edge's cursor text, kept for the offsets pages repeat."""
+    return relay.to_base64(prefix, offset)
 
 
 class EmptyRows(list[Any]):
