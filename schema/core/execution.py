@@ -35,6 +35,7 @@ whole answers, errors included, and resolver calls with strawberry's own
 executor.
 """
 
+import asyncio
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import cache
@@ -186,17 +187,33 @@ def _enum_table(field: GraphQLField) -> tuple[type | None, dict[Any, str] | None
 
 
 def _weak_helpers(executor: Any) -> GraphQLResolveInfoHelpers:
-    """graphql-core's resolver helpers, calling the executor through a weak
-    reference (it outlives every resolver call: they run inside it)."""
+    """graphql-core's resolver helpers without a reference to the executor:
+    `gather` never needed it, `track` reaches it weakly (resolvers run inside
+    it) and, should work be handed over once the request is over, settles
+    that work in the background itself."""
     owner = weakref.ref(executor)
 
     def gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
-        return cast(Awaitable[list[Any]], owner().gather_async_work(values))  # type: ignore[union-attr]
+        return gather_with_cancel(*values)
 
     def track(values: Sequence[Any]) -> None:
-        owner().track_async_work(values)  # type: ignore[union-attr]
+        live = owner()
+        if live is not None:
+            live.track_async_work(values)
+            return
+        pending = [value for value in values if optimized_is_awaitable(value)]
+        if pending:
+            settling = asyncio.ensure_future(
+                asyncio.gather(*pending, return_exceptions=True)
+            )
+            _settling.add(settling)
+            settling.add_done_callback(_settling.discard)
 
     return GraphQLResolveInfoHelpers(gather=gather, track=track)
+
+
+# Work handed to a finished request's helpers, kept until it settles.
+_settling: set[asyncio.Future[Any]] = set()
 
 
 def _plain_object(value: Any, is_type_of: Callable[[Any, Any], Any] | None) -> bool:

@@ -228,3 +228,12 @@ def test_answers_encode_as_json_whatever_their_values(
     view = LadderGraphQL(build_schema(), settings)
     encoded = view.encode_json(data)
     assert json.loads(encoded) == data
+
+
+def test_answers_with_keys_that_are_not_text_encode_as_json_dumps_does(
+    settings: Settings,
+) -> None:
+    view = LadderGraphQL(build_schema(), settings)
+    assert json.loads(view.encode_json({"data": {1: "a", None: "b"}})) == {
+        "data": {"1": "a", "null": "b"}
+    }

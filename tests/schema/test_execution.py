@@ -3,6 +3,7 @@ strawberry's own executor does: same data, same errors at the same paths,
 including every case that must fall back to graphql-core."""
 
 import asyncio
+import gc
 from enum import Enum
 from typing import Any
 
@@ -11,7 +12,12 @@ import strawberry
 from graphql import GraphQLObjectType
 from strawberry import relay
 
-from schema.core.execution import LadderExecutionContext, lean_resolvers, plan_for
+from schema.core.execution import (
+    LadderExecutionContext,
+    _weak_helpers,
+    lean_resolvers,
+    plan_for,
+)
 
 
 @strawberry.enum
@@ -441,3 +447,33 @@ async def test_a_lists_sub_selection_is_collected_once(
     result = await fast.execute("{ items { name leaf { name } double { count } } }")
     assert not result.errors
     assert sorted(collected) == ["Item", "Leaf", "Leaf"]
+
+
+async def test_resolver_helpers_outlive_their_executor() -> None:
+    """The helpers reach the executor weakly; work handed over after it is
+    gone still runs to its end, and gathering never needed it."""
+    tracked: list[object] = []
+
+    class Executor:
+        def track_async_work(self, values: list[object]) -> None:
+            tracked.extend(values)
+
+    executor = Executor()
+    helpers = _weak_helpers(executor)
+    helpers.track([1])
+    assert tracked == [1]
+    del executor
+    gc.collect()
+
+    done: list[str] = []
+
+    async def work() -> None:
+        done.append("settled")
+
+    helpers.track([work()])
+    assert await helpers.gather([asyncio.sleep(0, "a"), asyncio.sleep(0, "b")]) == [
+        "a",
+        "b",
+    ]
+    await asyncio.sleep(0.01)
+    assert done == ["settled"]

@@ -9,7 +9,7 @@ from strawberry.extensions import MaskErrors, ParserCache
 from strawberry.extensions.base_extension import SchemaExtension
 
 from api.customers import service as customers
-from schema.core.admission import AdmittedDocuments, check_split
+from schema.core.admission import AdmittedDocuments, AdmittingSchema, check_split
 from tests.security.conftest import Production
 
 UPDATE = "mutation($n: String!) { storeUpdate(input: {name: $n}) { store { name } } }"
@@ -38,8 +38,19 @@ PAGE = "query($f: Int!) { customers(first: $f) { edges { cursor } } }"
     ids=["plain", "named", "missing variable", "page too big", "invalid", "syntax"],
 )
 async def test_a_second_request_answers_as_the_first(
-    production: Production, body: dict[str, Any], admitted: bool
+    production: Production,
+    monkeypatch: pytest.MonkeyPatch,
+    body: dict[str, Any],
+    admitted: bool,
 ) -> None:
+    checked: list[str | None] = []
+    full_path = AdmittingSchema._prepare_operation_async
+
+    async def prepare(self: Any, context: Any, runner: Any) -> Any:
+        checked.append(context.query)  # parsing and validation ran
+        return await full_path(self, context, runner)
+
+    monkeypatch.setattr(AdmittingSchema, "_prepare_operation_async", prepare)
     first = await production.post(body)
     second = await production.post(body)
     assert (second.response.status_code, second.body) == (
@@ -47,6 +58,8 @@ async def test_a_second_request_answers_as_the_first(
         first.body,
     )
     assert (body["query"] in _admitted(production)._documents) is admitted
+    # An admitted text is checked once; any other, every time.
+    assert len(checked) == (1 if admitted else 2)
 
 
 async def test_nul_variables_are_refused_on_an_admitted_document(
@@ -110,13 +123,34 @@ async def test_bugs_are_masked_on_an_admitted_document(
     assert "email_hash" not in sent.response.text
 
 
+async def test_an_unreachable_database_is_503_on_an_admitted_document(
+    production: Production, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = "{ customers(first: 1) { edges { cursor } } }"
+    await production.post({"query": query})
+    assert query in _admitted(production)._documents
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    monkeypatch.setattr(customers, "search", down)
+    sent = await production.post({"query": query})
+    assert sent.response.status_code == 503
+    assert sent.body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+
+
 def test_admitted_documents_are_bounded() -> None:
-    admitted = AdmittedDocuments(max_entries=2, max_length=10)
+    admitted = AdmittedDocuments(max_entries=2, max_length=10, max_characters=12)
     document: Any = object()
     for text in ("a", "b", "a", "c", "x" * 11):
         admitted.admit(text, document)
-    assert list(admitted._documents) == ["a", "c"]  # b least recently used
+        admitted.get(text)
+    # b was the least recently used of three; the long text is never kept.
+    assert list(admitted._documents) == ["a", "c"]
     assert admitted.get("x" * 11) is None
+    for text in ("y" * 10, "z" * 10):  # 20 characters: over the budget of 12
+        admitted.admit(text, document)
+    assert list(admitted._documents) == ["z" * 10]
 
 
 class _ParsesAndExecutes(SchemaExtension):
