@@ -59,6 +59,12 @@ SEARCH_QUERY = (
     " tierId: $tier, lapsed: true, sortKey: POINTS_BALANCE) { pageInfo { hasNextPage }"
     " edges { node { id email pointsBalance stage tier { name } } } } }"
 )
+SEARCH_ANY_QUERY = (
+    "query($stage: LadderStage, $tier: ID, $lapsed: Boolean) { customers(first: 50,"
+    " stage: $stage, tierId: $tier, lapsed: $lapsed, sortKey: POINTS_BALANCE) {"
+    " pageInfo { hasNextPage } edges { node { id email pointsBalance stage"
+    " tier { name } } } } }"
+)
 REDEEM_MUTATION = (
     "mutation($input: RewardRedeemInput!) { rewardRedeem(input: $input) {"
     " redemption { code } pointsBalance userErrors { code } } }"
@@ -238,6 +244,11 @@ def _ok(body: bytes) -> bool:
     return "errors" not in data and data.get("data") is not None
 
 
+def _found_customers(body: bytes) -> bool:
+    """A right answer with at least one customer in it (either side)."""
+    return _ok(body) and bool(json.loads(body)["data"]["customers"]["edges"])
+
+
 def _cycle(items: list[bytes]) -> Callable[[], Iterator[bytes]]:
     def requests() -> Iterator[bytes]:
         while True:
@@ -376,6 +387,63 @@ async def scenario_search(bench: Bench) -> None:
         check={"ladder": _ok, "control": _ok},
         lower_is_better=True,
     )
+
+
+async def scenario_search_matching(bench: Bench) -> None:
+    """(5b) The same search where it finds customers: every stage and tier
+    that holds members, with and without the lapse filter when that still
+    matches. In the seeded set most of `search`'s combinations are empty, so
+    that one measures the fixed cost of a request; here both sides sort
+    thousands of members by balance for each page."""
+    auth = {"authorization": f"Bearer {bench.seeded.secret_key}"}
+    conn = await asyncpg.connect(bench.dsn)
+    try:
+        found = await conn.fetch(
+            "SELECT stage, tier_id, count(*) AS members,"
+            " count(*) FILTER (WHERE last_order_at < now() - interval '180 days')"
+            " AS lapsed FROM customers WHERE store_id = $1 AND tier_id IS NOT NULL"
+            " AND erased_at IS NULL GROUP BY stage, tier_id ORDER BY stage, tier_id",
+            UUID(bench.seeded.store_id),
+        )
+    finally:
+        await conn.close()
+    combos = [(row["stage"], str(row["tier_id"]), False) for row in found]
+    combos += [
+        (row["stage"], str(row["tier_id"]), True) for row in found if row["lapsed"]
+    ]
+    ladder = [
+        bench.gql(
+            SEARCH_ANY_QUERY,
+            {
+                "stage": stage.upper(),
+                "tier": _global_id("Tier", tier),
+                "lapsed": True if lapsed else None,
+            },
+            **auth,
+        )
+        for stage, tier, lapsed in combos
+    ]
+    control = [
+        load.request(
+            "GET",
+            f"/customers?first=50&stage={stage}&tier={tier}&sort=points_balance"
+            + ("&lapsed=true" if lapsed else ""),
+            headers=auth,
+            port=bench.control.port,
+        )
+        for stage, tier, lapsed in combos
+    ]
+    await bench.paired(
+        "search_matching",
+        {
+            "ladder": (bench.ladder, _cycle(ladder)),
+            "control": (bench.control, _cycle(control)),
+        },
+        connections=1,
+        check={"ladder": _found_customers, "control": _found_customers},
+        lower_is_better=True,
+    )
+    bench.results["search_matching"]["combinations"] = len(combos)
 
 
 def _global_id(type_name: str, db_id: str) -> str:
@@ -744,6 +812,7 @@ SCENARIOS = {
     "me_uncached": scenario_me_uncached,
     "list": scenario_list,
     "search": scenario_search,
+    "search_matching": scenario_search_matching,
     "redeem": scenario_redeem,
     "webhooks": scenario_webhooks,
     "hostile": scenario_hostile,

@@ -290,6 +290,41 @@ async def insert_unless_exists(
     return instance._saved_in_db
 
 
+async def lock_or_insert(instance: M, where: str, *args: Any) -> tuple[M | None, bool]:
+    """The row of the instance's table (alias `t`) matching `where`, locked
+    FOR UPDATE, or else `instance` inserted: (the row, False) or (instance,
+    True). One statement on PostgreSQL where a locked read, then an insert,
+    took two for every new row. (None, False) when neither happened: a
+    concurrent insert of the same key committed in between; read it again.
+    `where` numbers its arguments from $1."""
+    model = type(instance)
+    if not is_postgres():
+        found = await fetch_model(model, where, *args, lock="FOR UPDATE")
+        if found is not None:
+            return found, False
+        return (
+            (instance, True) if await insert_unless_exists(instance) else (None, False)
+        )
+    statement = insert(instance)
+    names = ", ".join(f"found.{column}" for column in model._meta.db_fields)
+    nulls = ", ".join("NULL" for _ in model._meta.db_fields)
+    query = (
+        f"WITH found AS (SELECT {columns(model, 't')} FROM {model._meta.db_table} t"  # noqa: S608 - names from the model, conditions from the caller's constants
+        f" WHERE {where} FOR UPDATE),"
+        f" made AS ({_renumbered(statement.sql, len(args))} ON CONFLICT DO NOTHING"
+        " RETURNING 1)"
+        f" SELECT {names}, false AS made FROM found"
+        f" UNION ALL SELECT {nulls}, true FROM made"
+    )
+    rows = await fetch_all(query, *args, *statement.args)
+    if not rows:
+        return None, False
+    if rows[0]["made"]:
+        instance._saved_in_db = True
+        return instance, True
+    return model_from(model, rows[0]), False
+
+
 class Rows(Generic[M]):
     """The rows of a model's table (alias `t`) matching `where`, in a fixed
     order, read a page at a time: what a connection needs (a slice and a

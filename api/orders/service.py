@@ -152,9 +152,6 @@ async def _locked_order(
     store: Store, customer: Customer, event: OrderEvent
 ) -> tuple[Order, bool]:
     ref = event.order_ref.strip()
-    order = await _lock_order(store, event.platform, ref)
-    if order is not None:
-        return order, False
     order = Order(
         store_id=store.id,
         customer_id=customer.id,
@@ -169,8 +166,17 @@ async def _locked_order(
         placed_at=event.occurred_at,
         snapshot_at=event.updated_at,
     )
-    if await sql.insert_unless_exists(order):
-        return order, True
+    # Every order event runs this: the stored order locked, or the new one
+    # inserted, in one statement.
+    found, created = await sql.lock_or_insert(
+        order,
+        "t.store_id = $1 AND t.platform = $2 AND t.order_ref = $3",
+        store.id,
+        event.platform,
+        ref,
+    )
+    if found is not None:
+        return found, created
     # A concurrent first delivery of this order won (its insert committed).
     winner = await _lock_order(store, event.platform, ref)
     if winner is None:  # pragma: no cover - the conflicting row exists

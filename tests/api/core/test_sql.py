@@ -10,10 +10,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from api.core import sql
+from api.core.clock import utc_now
 from api.customers.models import Customer
 from api.db import APP_LABEL
 from api.inbox.models import WebhookDelivery
 from api.ledger.models import PointsLot, PointsTransaction, TransactionKind
+from api.orders.models import Order, OrderStatus
 from api.platforms import PlatformName
 from api.stores.service import IssuedKeys
 from tests.factories.customers import make_customer
@@ -163,3 +165,41 @@ async def test_writes_run_together_and_fail_together(store: IssuedKeys) -> None:
             )
     assert (await Customer.get(id=customer.id)).points_balance == 5
     assert await PointsTransaction.filter(customer_id=customer.id).count() == 1
+
+
+async def test_lock_or_insert_finds_the_stored_row_or_inserts_the_new_one(
+    store: IssuedKeys,
+) -> None:
+    customer = await make_customer(store.store)
+    where = "t.store_id = $1 AND t.platform = $2 AND t.order_ref = $3"
+
+    def new(name: str) -> Order:
+        return Order(
+            store_id=store.store.id,
+            customer_id=customer.id,
+            platform="shopify",
+            order_ref="1001",
+            name=name,
+            status=OrderStatus.PLACED,
+            currency="EUR",
+            eligible_minor=1_000,
+            placed_at=utc_now(),
+            snapshot_at=utc_now(),
+        )
+
+    async with in_transaction():
+        first = new("#1001")
+        found, created = await sql.lock_or_insert(
+            first, where, store.store.id, "shopify", "1001"
+        )
+        assert (found, created) == (first, True)
+    async with in_transaction():
+        found, created = await sql.lock_or_insert(
+            new("#other"), where, store.store.id, "shopify", "1001"
+        )
+        assert created is False and found is not None
+        assert (found.id, found.name) == (first.id, "#1001")
+    stored = await Order.filter(store_id=store.store.id)
+    assert [(o.id, o.name, o.eligible_minor) for o in stored] == [
+        (first.id, "#1001", 1_000)
+    ]
