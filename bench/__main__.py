@@ -55,11 +55,6 @@ LIST_QUERY = (
     " edges { node { id email pointsBalance stage tier { name } } } } }"
 )
 SEARCH_QUERY = (
-    "query($stage: LadderStage, $tier: ID) { customers(first: 50, stage: $stage,"
-    " tierId: $tier, lapsed: true, sortKey: POINTS_BALANCE) { pageInfo { hasNextPage }"
-    " edges { node { id email pointsBalance stage tier { name } } } } }"
-)
-SEARCH_ANY_QUERY = (
     "query($stage: LadderStage, $tier: ID, $lapsed: Boolean) { customers(first: 50,"
     " stage: $stage, tierId: $tier, lapsed: $lapsed, sortKey: POINTS_BALANCE) {"
     " pageInfo { hasNextPage } edges { node { id email pointsBalance stage"
@@ -353,40 +348,12 @@ async def scenario_search(bench: Bench) -> None:
     """(5) `customers` filtered by ladder stage, tier and lapse over the full set,
     richest first (every match is sorted, not just the first page read), one
     request at a time: the figure is latency, Ladder against raw SQL."""
-    auth = {"authorization": f"Bearer {bench.seeded.secret_key}"}
     combos = [
-        (stage, tier)
+        (stage, tier, True)
         for stage in ("purchaser", "client", "advocate")
         for tier in bench.seeded.tier_ids.values()
     ]
-    ladder = [
-        bench.gql(
-            SEARCH_QUERY,
-            {"stage": stage.upper(), "tier": _global_id("Tier", tier)},
-            **auth,
-        )
-        for stage, tier in combos
-    ]
-    control = [
-        load.request(
-            "GET",
-            f"/customers?first=50&stage={stage}&tier={tier}&lapsed=true"
-            "&sort=points_balance",
-            headers=auth,
-            port=bench.control.port,
-        )
-        for stage, tier in combos
-    ]
-    await bench.paired(
-        "search",
-        {
-            "ladder": (bench.ladder, _cycle(ladder)),
-            "control": (bench.control, _cycle(control)),
-        },
-        connections=1,
-        check={"ladder": _ok, "control": _ok},
-        lower_is_better=True,
-    )
+    await _searches(bench, "search", combos, check=_ok)
 
 
 async def scenario_search_matching(bench: Bench) -> None:
@@ -395,7 +362,6 @@ async def scenario_search_matching(bench: Bench) -> None:
     matches. In the seeded set most of `search`'s combinations are empty, so
     that one measures the fixed cost of a request; here both sides sort
     thousands of members by balance for each page."""
-    auth = {"authorization": f"Bearer {bench.seeded.secret_key}"}
     conn = await asyncpg.connect(bench.dsn)
     try:
         found = await conn.fetch(
@@ -411,9 +377,22 @@ async def scenario_search_matching(bench: Bench) -> None:
     combos += [
         (row["stage"], str(row["tier_id"]), True) for row in found if row["lapsed"]
     ]
+    await _searches(bench, "search_matching", combos, check=_found_customers)
+    bench.results["search_matching"]["combinations"] = len(combos)
+
+
+async def _searches(
+    bench: Bench,
+    name: str,
+    combos: list[tuple[str, str, bool]],
+    *,
+    check: Callable[[bytes], bool],
+) -> None:
+    """Each (stage, tier id, lapsed only) search on both sides, in turn."""
+    auth = {"authorization": f"Bearer {bench.seeded.secret_key}"}
     ladder = [
         bench.gql(
-            SEARCH_ANY_QUERY,
+            SEARCH_QUERY,
             {
                 "stage": stage.upper(),
                 "tier": _global_id("Tier", tier),
@@ -434,16 +413,15 @@ async def scenario_search_matching(bench: Bench) -> None:
         for stage, tier, lapsed in combos
     ]
     await bench.paired(
-        "search_matching",
+        name,
         {
             "ladder": (bench.ladder, _cycle(ladder)),
             "control": (bench.control, _cycle(control)),
         },
         connections=1,
-        check={"ladder": _found_customers, "control": _found_customers},
+        check={"ladder": check, "control": check},
         lower_is_better=True,
     )
-    bench.results["search_matching"]["combinations"] = len(combos)
 
 
 def _global_id(type_name: str, db_id: str) -> str:
