@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schema import build_schema
-from schema.core.limits import count_tokens
+from schema.core.limits import count_tokens, more_tokens_than
 from tests.schema.operations import ALL
 
 PIECES = st.sampled_from(
@@ -70,6 +70,11 @@ def test_counts_every_token_of_real_documents() -> None:
     for operation in ALL.values():
         document = operation.document
         assert count_tokens(document) == parser_tokens(document), document
+
+
+@given(st.lists(PIECES, max_size=60).map("".join), st.integers(0, 40))
+def test_the_limit_check_agrees_with_the_count(document: str, limit: int) -> None:
+    assert more_tokens_than(document, limit) is (count_tokens(document) > limit)
 
 
 def test_counts_past_the_limit() -> None:
