@@ -306,16 +306,7 @@ async def lock_or_insert(instance: M, where: str, *args: Any) -> tuple[M | None,
             (instance, True) if await insert_unless_exists(instance) else (None, False)
         )
     statement = insert(instance)
-    names = ", ".join(f"found.{column}" for column in model._meta.db_fields)
-    nulls = ", ".join("NULL" for _ in model._meta.db_fields)
-    query = (
-        f"WITH found AS (SELECT {columns(model, 't')} FROM {model._meta.db_table} t"  # noqa: S608 - names from the model, conditions from the caller's constants
-        f" WHERE {where} FOR UPDATE),"
-        f" made AS ({_renumbered(statement.sql, len(args))} ON CONFLICT DO NOTHING"
-        " RETURNING 1)"
-        f" SELECT {names}, false AS made FROM found"
-        f" UNION ALL SELECT {nulls}, true FROM made"
-    )
+    query = _lock_or_insert_sql(model, where, len(args))
     rows = await fetch_all(query, *args, *statement.args)
     if not rows:
         return None, False
@@ -323,6 +314,21 @@ async def lock_or_insert(instance: M, where: str, *args: Any) -> tuple[M | None,
         instance._saved_in_db = True
         return instance, True
     return model_from(model, rows[0]), False
+
+
+@cache
+def _lock_or_insert_sql(model: type[Model], where: str, arguments: int) -> str:
+    names = ", ".join(f"found.{column}" for column in model._meta.db_fields)
+    nulls = ", ".join("NULL" for _ in model._meta.db_fields)
+    inserting, _ = _insert_sql(model)
+    return (
+        f"WITH found AS (SELECT {columns(model, 't')} FROM {model._meta.db_table} t"  # noqa: S608 - names from the model, conditions from the caller's constants
+        f" WHERE {where} FOR UPDATE),"
+        f" made AS ({_renumbered(inserting, arguments)} ON CONFLICT DO NOTHING"
+        " RETURNING 1)"
+        f" SELECT {names}, false AS made FROM found"
+        f" UNION ALL SELECT {nulls}, true FROM made"
+    )
 
 
 class Rows(Generic[M]):

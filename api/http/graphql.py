@@ -32,13 +32,14 @@ from api.versions import service as versions
 from schema.context import Context
 
 CUSTOMER_TOKEN_HEADER = "x-ladder-customer-token"
-_ORJSON_AS_JSON_DUMPS = (
-    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-)
 # "hit" or "miss" on storefront `me` answers (api/http/me_cache.py).
 CACHE_HEADER = "x-ladder-cache"
 _caller_store: ContextVar[UUID | None] = ContextVar("ladder_caller_store", default=None)
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+# Values json.dumps refuses stay refused: orjson hands them back to it.
+_ORJSON_AS_JSON_DUMPS = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
 
 
 class LadderGraphQL(GraphQL[Context, RootValue]):

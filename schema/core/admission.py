@@ -84,9 +84,6 @@ class AdmittedDocuments:
             oldest, _ = self._documents.popitem(last=False)
             self._characters -= len(oldest)
 
-    def __len__(self) -> int:
-        return len(self._documents)
-
 
 def recorder(admitted: AdmittedDocuments) -> type[SchemaExtension]:
     """The first extension: admits a text once it validated cleanly. Hooks
@@ -122,14 +119,14 @@ def check_split(
 ) -> None:
     """Refuse a split under which the admitted path would skip work that
     depends on more than the text, or run an execution extension half-way."""
-    for extension in document:
-        extra = hooks_of(extension) - DOCUMENT_HOOKS
-        if extra:
-            raise TypeError(f"{extension.__name__} acts at {sorted(extra)}")
-    for extension in execution:
-        extra = hooks_of(extension) - EXECUTION_HOOKS
-        if extra:
-            raise TypeError(f"{extension.__name__} acts at {sorted(extra)}")
+    for extensions, allowed in (
+        (document, DOCUMENT_HOOKS),
+        (execution, EXECUTION_HOOKS),
+    ):
+        for extension in extensions:
+            extra = hooks_of(extension) - allowed
+            if extra:
+                raise TypeError(f"{extension.__name__} acts at {sorted(extra)}")
 
 
 class AdmittingSchema(strawberry.Schema):

@@ -63,7 +63,7 @@ class RejectNulCharacters(SchemaExtension):
         if has_nul(context.variables) or (
             document is not None
             and _may_hold_nul(context.query)
-            and _documenthas_nul(document)
+            and _document_has_nul(document)
         ):
             raise GraphQLError(
                 "Strings may not contain the NUL character (U+0000).",
@@ -92,7 +92,7 @@ def _may_hold_nul(query: str | None) -> bool:
     return query is None or NUL in query or "\\u" in query
 
 
-def _documenthas_nul(document: DocumentNode) -> bool:
+def _document_has_nul(document: DocumentNode) -> bool:
     counter = _Scan()
     visit(document, counter)
     return counter.nul

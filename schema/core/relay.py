@@ -103,22 +103,11 @@ def _paged(
             found = list(await rows[page.start : page.overfetch])
             if page.expected is not None and len(found) == page.expected + 1:
                 found, has_next_page = found[:-1], True
-        if _default_edges(edge_class):
-            prefix = edge_class.CURSOR_PREFIX
-            edges = [
-                edge_class(
-                    cursor=_cursor(prefix, start + i),
-                    node=connection.resolve_node(row, info=info, **kwargs),
-                )
-                for i, row in enumerate(found)
-            ]
-        else:
-            edges = [
-                edge_class.resolve_edge(
-                    connection.resolve_node(row, info=info, **kwargs), cursor=start + i
-                )
-                for i, row in enumerate(found)
-            ]
+        edge = _edge_builder(edge_class)
+        edges = [
+            edge(connection.resolve_node(row, info=info, **kwargs), start + i)
+            for i, row in enumerate(found)
+        ]
         return connection(
             edges=edges,
             page_info=relay.PageInfo(
@@ -143,12 +132,13 @@ def _edge_class(connection: type) -> Any:
 
 
 @cache
-def _default_edges(edge_class: type) -> bool:
-    """The edge class builds its edges as strawberry's Edge does."""
-    return (
-        edge_class.resolve_edge.__func__  # type: ignore[attr-defined]
-        is relay.Edge.resolve_edge.__func__  # type: ignore[attr-defined]
-    )
+def _edge_builder(edge_class: Any) -> Any:
+    """(node, offset) -> edge, as the class's resolve_edge builds it; for
+    strawberry's own, with the cursor text kept per offset."""
+    if edge_class.resolve_edge.__func__ is not relay.Edge.resolve_edge.__func__:  # type: ignore[attr-defined]
+        return lambda node, offset: edge_class.resolve_edge(node, cursor=offset)
+    prefix = edge_class.CURSOR_PREFIX
+    return lambda node, offset: edge_class(cursor=_cursor(prefix, offset), node=node)
 
 
 @lru_cache(maxsize=4096)

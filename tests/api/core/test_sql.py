@@ -1,6 +1,7 @@
 """Hand-written reads (api/core/sql.py) map rows exactly as tortoise does, and
 read pages as a connection needs them."""
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -167,25 +168,32 @@ async def test_writes_run_together_and_fail_together(store: IssuedKeys) -> None:
     assert await PointsTransaction.filter(customer_id=customer.id).count() == 1
 
 
+ORDER_1001 = "t.store_id = $1 AND t.platform = $2 AND t.order_ref = $3"
+
+
+def _order_1001(store: IssuedKeys, customer: Customer, name: str) -> Order:
+    return Order(
+        store_id=store.store.id,
+        customer_id=customer.id,
+        platform="shopify",
+        order_ref="1001",
+        name=name,
+        status=OrderStatus.PLACED,
+        currency="EUR",
+        eligible_minor=1_000,
+        placed_at=utc_now(),
+        snapshot_at=utc_now(),
+    )
+
+
 async def test_lock_or_insert_finds_the_stored_row_or_inserts_the_new_one(
     store: IssuedKeys,
 ) -> None:
     customer = await make_customer(store.store)
-    where = "t.store_id = $1 AND t.platform = $2 AND t.order_ref = $3"
+    where = ORDER_1001
 
     def new(name: str) -> Order:
-        return Order(
-            store_id=store.store.id,
-            customer_id=customer.id,
-            platform="shopify",
-            order_ref="1001",
-            name=name,
-            status=OrderStatus.PLACED,
-            currency="EUR",
-            eligible_minor=1_000,
-            placed_at=utc_now(),
-            snapshot_at=utc_now(),
-        )
+        return _order_1001(store, customer, name)
 
     async with in_transaction():
         first = new("#1001")
@@ -203,3 +211,41 @@ async def test_lock_or_insert_finds_the_stored_row_or_inserts_the_new_one(
     assert [(o.id, o.name, o.eligible_minor) for o in stored] == [
         (first.id, "#1001", 1_000)
     ]
+
+
+@pytest.mark.postgres
+async def test_lock_or_insert_reports_a_concurrent_first_insert(
+    store: IssuedKeys,
+) -> None:
+    """Two first inserts of one key: the second waits for the first to commit,
+    inserts nothing and says so, for the caller to read the winner."""
+    customer = await make_customer(store.store)
+    key = (store.store.id, "shopify", "1001")
+    inserted, commit = asyncio.Event(), asyncio.Event()
+
+    async def first() -> tuple[Order | None, bool]:
+        async with in_transaction():
+            found = await sql.lock_or_insert(
+                _order_1001(store, customer, "#first"), ORDER_1001, *key
+            )
+            inserted.set()
+            await commit.wait()
+        return found
+
+    async def second() -> tuple[Order | None, bool]:
+        await inserted.wait()
+        async with in_transaction():
+            return await sql.lock_or_insert(
+                _order_1001(store, customer, "#second"), ORDER_1001, *key
+            )
+
+    winner, loser = asyncio.create_task(first()), asyncio.create_task(second())
+    await inserted.wait()
+    await asyncio.sleep(0.2)  # the second statement is waiting on the first
+    assert not loser.done()
+    commit.set()
+    (made, created), lost = await winner, await loser
+    assert created is True and made is not None
+    assert lost == (None, False)
+    stored = await Order.filter(store_id=store.store.id)
+    assert [(o.id, o.name) for o in stored] == [(made.id, "#first")]
