@@ -1,8 +1,10 @@
-"""Platform webhooks: verify on the raw bytes, store, answer at once, then process.
+"""Platform webhooks: verify on the raw bytes, store, process, answer.
 
-Unknown shops and bad signatures get the same 401 and nothing is stored. The
-effect happens after the answer (platforms give up after a few seconds), and a
-delivery whose processing failed is retried by the maintenance loop.
+Unknown shops and bad signatures get the same 401 and nothing is stored.
+Orders and customers are applied in the transaction that stores them, a few
+statements; other deliveries (privacy requests, uninstalls) after the answer,
+as platforms give up after a few seconds. A delivery whose processing failed
+is retried by the maintenance loop.
 """
 
 import json
@@ -35,15 +37,17 @@ async def _accept(
     raw: bytes,
     connectors: Mapping[PlatformName, Connector],
 ) -> Response:
-    """Store a verified delivery and answer at once; the effect follows."""
+    """Store a verified delivery and answer; the effect is in by then, or
+    follows for deliveries left untried."""
     try:
         payload = json.loads(raw)
     except ValueError:
         return JSONResponse({"error": "body is not JSON"}, status_code=400)
     if not isinstance(payload, dict):
         return JSONResponse({"error": "body is not a JSON object"}, status_code=400)
-    delivery = await inbox.record(
+    delivery = await inbox.receive(
         connection,
+        connectors,
         topic=topic,
         event_key=event_key,
         payload=payload,
@@ -51,6 +55,8 @@ async def _accept(
     )
     if delivery is None:
         return JSONResponse({"status": "duplicate"})
+    if delivery.attempts:  # applied, or failed and kept for the maintenance loop
+        return JSONResponse({"status": "accepted"})
     return JSONResponse(
         {"status": "accepted"},
         background=BackgroundTask(

@@ -17,6 +17,7 @@ from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalEr
 from api.app import platform_connectors
 from api.connections import service as connections
 from api.connections.models import Connection
+from api.core import sql
 from api.core.crypto import Vault
 from api.customers.models import Customer
 from api.http.unavailable import DatabaseUnavailableError, is_database_unavailable
@@ -24,6 +25,7 @@ from api.inbox import service as inbox
 from api.inbox.models import WebhookDelivery
 from api.ledger import service as ledger
 from api.ledger.models import PointsTransaction
+from api.orders import service as orders
 from api.platforms import PlatformName
 from api.settings import Settings
 from api.stores import service as stores
@@ -192,14 +194,16 @@ async def _deliver(client: httpx.AsyncClient, event_id: str) -> httpx.Response:
     )
 
 
-@pytest.mark.parametrize("where", ["find", "record"])
+@pytest.mark.parametrize("where", ["find", "insert_unless_exists"])
 async def test_a_webhook_that_cannot_be_stored_is_503_and_its_retry_counts_once(
     client: httpx.AsyncClient,
     shop: Connection,
     monkeypatch: pytest.MonkeyPatch,
     where: str,
 ) -> None:
-    target = connections if where == "find" else inbox
+    # the shop's lookup fails, or the delivery's INSERT (tried twice: with its
+    # processing, then on its own)
+    target = connections if where == "find" else sql
     monkeypatch.setattr(target, where, _raise(ConnectionRefusedError(111, "refused")))
     _assert_503(await _deliver(client, "evt-1"))
     monkeypatch.undo()
@@ -210,15 +214,53 @@ async def test_a_webhook_that_cannot_be_stored_is_503_and_its_retry_counts_once(
     assert await PointsTransaction.all().count() == 1
 
 
-async def test_processing_that_fails_after_the_answer_keeps_the_delivery(
+async def test_an_order_whose_processing_fails_is_kept_for_the_redrive(
     client: httpx.AsyncClient, shop: Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # the delivery is stored, answered 200, then the database goes away
-    monkeypatch.setattr(inbox, "process", _raise(DatabaseUnavailableError()))
+    # orders are applied before the answer; this one fails half-way, after
+    # its order row was written
+    ingest = orders.ingest
+
+    async def fail_after_writing(*args: Any) -> Any:
+        await ingest(*args)
+        raise DatabaseUnavailableError
+
+    monkeypatch.setattr(orders, "ingest", fail_after_writing)
     response = await _deliver(client, "evt-1")
     assert (response.status_code, response.json()) == (200, {"status": "accepted"})
     monkeypatch.undo()
     delivery = await WebhookDelivery.get()
-    assert delivery.processed_at is None  # left for the redrive
+    # stored for the redrive, with nothing of its processing
+    assert (delivery.processed_at, delivery.attempts) == (None, 1)
+    assert delivery.last_error is not None
+    assert delivery.last_error.startswith("DatabaseUnavailableError")
+    assert await PointsTransaction.all().count() == 0
     assert await inbox.process(delivery.id, platform_connectors())
     assert await PointsTransaction.all().count() == 1
+    assert (await _deliver(client, "evt-1")).json() == {"status": "duplicate"}
+
+
+async def test_processing_that_fails_after_the_answer_keeps_the_delivery(
+    client: httpx.AsyncClient, shop: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a privacy request is stored, answered 200, then the database goes away
+    await _deliver(client, "evt-1")
+    monkeypatch.setattr(inbox, "process", _raise(DatabaseUnavailableError()))
+    payload = {
+        "shop_id": 1,
+        "shop_domain": shopify.SHOP,
+        "customer": {"id": 7001, "email": "buyer@example.com", "phone": None},
+        "orders_to_redact": [5001],
+    }
+    raw = shopify.body(payload)
+    response = await client.post(
+        "/webhooks/shopify",
+        content=raw,
+        headers=shopify.headers("customers/redact", raw, event_id="evt-2"),
+    )
+    assert (response.status_code, response.json()) == (200, {"status": "accepted"})
+    monkeypatch.undo()
+    delivery = await WebhookDelivery.get(event_key="evt-2")
+    assert (delivery.processed_at, delivery.attempts) == (None, 0)  # for the redrive
+    assert await inbox.process(delivery.id, platform_connectors())
+    assert (await Customer.get()).erased_at is not None
