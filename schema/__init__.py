@@ -14,6 +14,7 @@ from strawberry.extensions import (
 from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
+from schema.context import QueriesKeepTheStoreVersion
 from schema.core.errors import LadderSchema, MaskUnexpectedErrors
 from schema.core.execution import LadderExecutionContext, lean_resolvers
 from schema.core.guards import RejectNulCharacters, max_directives
@@ -95,7 +96,11 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         document_extensions=document,
-        execution_extensions=[MaskUnexpectedErrors, *extra_extensions],
+        execution_extensions=[
+            MaskUnexpectedErrors,
+            QueriesKeepTheStoreVersion,
+            *extra_extensions,
+        ],
         execution_context_class=LadderExecutionContext,
         config=StrawberryConfig(
             relay_max_results=max_page_size,

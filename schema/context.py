@@ -1,9 +1,12 @@
 """What every resolver gets: the caller, per-request loaders and settings."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
 import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from api.settings import Settings
 from api.stores.errors import AuthError
@@ -37,3 +40,21 @@ class Context:
 
 
 Info: TypeAlias = strawberry.Info[Context, None]
+
+
+class QueriesKeepTheStoreVersion(SchemaExtension):
+    """A query changes nothing, so the store's version read with the store row
+    at authentication still names its programme throughout: the tiers a page
+    shows come from the programme kept at that version, with no second read
+    of the version (api/program/snapshot.py). Mutations read it afresh."""
+
+    def on_execute(self) -> Iterator[None]:
+        execution = self.execution_context
+        context = execution.context
+        if (
+            execution.operation_type is OperationType.QUERY
+            and isinstance(context, Context)
+            and context.principal is not None
+        ):
+            context.loaders.tiers.read_at = context.principal.store_version
+        yield

@@ -41,8 +41,18 @@ class Programme:
 _latest: LRUCache[UUID, tuple[int, Programme]] = LRUCache(maxsize=1024)
 
 
-async def of(store: Store) -> Programme:
-    """The store's programme as it is now."""
+async def of(store: Store, *, read_at: int | None = None) -> Programme:
+    """The store's programme as it is now.
+
+    `read_at`: the store's version as the caller read it with the store row,
+    when nothing it does can change the programme before it is done (a
+    GraphQL query): a programme kept at that version is served without
+    reading the version again. A change committed by others since is one the
+    caller could have missed by running a moment earlier."""
+    if read_at is not None:
+        cached = _latest.get(store.id)
+        if cached is not None and cached[0] == read_at:
+            return cached[1]
     version = await versions.of_store(store.id)
     if version is not None:
         cached = _latest.get(store.id)
@@ -56,13 +66,14 @@ async def of(store: Store) -> Programme:
     return programme
 
 
-async def tiers_of(store: Store) -> tuple[Tier, ...]:
+async def tiers_of(store: Store, *, read_at: int | None = None) -> tuple[Tier, ...]:
     """The store's tiers by rank: those of the kept programme (one small read
-    while it is current); SQLite, which keeps no versions, reads the tiers
-    alone rather than the whole programme."""
+    while it is current, none when `read_at` names it: see `of`); SQLite,
+    which keeps no versions, reads the tiers alone rather than the whole
+    programme."""
     if not sql.is_postgres():
         return tuple(await tiers.list_tiers(store))
-    return (await of(store)).tiers
+    return (await of(store, read_at=read_at)).tiers
 
 
 async def _read(store: Store) -> Programme:

@@ -17,6 +17,10 @@ from api.tiers.models import Tier
 class TierLoaders:
     def __init__(self, store: Store | None):
         self.store = store
+        # The store's version read at authentication, set for queries only
+        # (schema/context.py): a mutation may change the programme before
+        # its payload reads the tiers.
+        self.read_at: int | None = None
         # Set by `preload`: lists read tiers from here without a coroutine per row.
         self.known: dict[UUID, Tier] | None = None
         # The GraphQL objects built from `known`, so a page builds each once.
@@ -63,7 +67,8 @@ class TierLoaders:
     async def _load(self) -> dict[UUID, Tier]:
         if self.store is None:
             return {}
-        return {tier.id: tier for tier in await snapshot.tiers_of(self.store)}
+        tiers = await snapshot.tiers_of(self.store, read_at=self.read_at)
+        return {tier.id: tier for tier in tiers}
 
     async def get(self, tier_id: UUID) -> Tier | None:
         """One of the store's tiers, read with all of them (once per request)."""
