@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -62,20 +63,29 @@ async def connect(
     return connection
 
 
-async def find(platform: PlatformName, shop_ref: str) -> Connection | None:
-    """The shop's connection, with its store. Every webhook runs this:
-    hand-written SQL."""
-    row = await sql.fetch_one(
-        f"SELECT {sql.columns(Connection, 'c', 'c_')}, {sql.columns(Store, 's')}"  # noqa: S608 - column names from the models
+@cache
+def _find_sql(postgres: bool) -> str:
+    # Built once the ORM is up: foreign-key columns exist only after init.
+    version = ", s.config_version AS programme_version" if postgres else ""
+    return (
+        f"SELECT {sql.columns(Connection, 'c', 'c_')}, {sql.columns(Store, 's')}{version}"  # noqa: S608 - column names from the models
         " FROM connections c JOIN stores s ON s.id = c.store_id"
-        " WHERE c.platform = $1 AND c.shop_ref = $2",
-        platform,
-        shop_ref.strip().lower(),
+        " WHERE c.platform = $1 AND c.shop_ref = $2"
+    )
+
+
+async def find(platform: PlatformName, shop_ref: str) -> Connection | None:
+    """The shop's connection, with its store and (PostgreSQL) the store's
+    programme version, so the delivery processed next need not read it
+    again. Every webhook runs this: hand-written SQL."""
+    row = await sql.fetch_one(
+        _find_sql(sql.is_postgres()), platform, shop_ref.strip().lower()
     )
     if row is None:
         return None
     connection = sql.model_from(Connection, row, "c_")
     connection.store = sql.model_from(Store, row)
+    connection.programme_version = row.get("programme_version")
     return connection
 
 

@@ -247,7 +247,7 @@ async def _apply(connection: Connection, fact: object) -> None:
     if isinstance(fact, OrderEvent):
         if fact.extra.get("test") == "true" and not connection.include_test_orders:
             return  # test-gateway orders earn nothing unless the store opts in
-        await orders.ingest(store, fact)
+        await orders.ingest(store, fact, programme_version=connection.programme_version)
     elif isinstance(fact, PlatformCustomer):
         await membership.sync_platform_customer(store, fact)
     elif isinstance(fact, PrivacyRequest):

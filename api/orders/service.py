@@ -42,8 +42,12 @@ class IngestResult:
         return bool(self.effects)
 
 
-async def ingest(store: Store, event: OrderEvent) -> IngestResult:
-    """Apply an order event: points, tier and ladder move together, or not at all."""
+async def ingest(
+    store: Store, event: OrderEvent, *, programme_version: int | None = None
+) -> IngestResult:
+    """Apply an order event: points, tier and ladder move together, or not at all.
+    `programme_version`: the store's version as the caller just read it with
+    the store row (see `snapshot.of`)."""
     rules.check_event(event, store_currency=store.currency)
     # Stored and compared in UTC (SQLite compares timestamps as text).
     event = replace(
@@ -77,7 +81,7 @@ async def ingest(store: Store, event: OrderEvent) -> IngestResult:
         order.snapshot_at = event.updated_at
     saved = False
     if event.kind is OrderEventKind.PAID and order.paid_at is None:
-        saved = await _pay(store, customer, order, event, result)
+        saved = await _pay(store, customer, order, event, result, programme_version)
     elif event.kind is OrderEventKind.REFUNDED:
         await _refund(store, customer, order, event, result)
     elif (
@@ -241,6 +245,7 @@ async def _pay(
     order: Order,
     event: OrderEvent,
     result: IngestResult,
+    programme_version: int | None,
 ) -> bool:
     """Pay the order and earn its points; True when the order was saved."""
     if order.status is OrderStatus.CANCELLED:
@@ -254,7 +259,7 @@ async def _pay(
         customer.last_order_at = event.occurred_at
     counted = ("paid_orders", "last_order_at")
     # Read once: the earning and the tier evaluation below both need it.
-    programme = await snapshot.of(store)
+    programme = await snapshot.of(store, read_at=programme_version)
     given = await earning.award(
         store,
         customer,

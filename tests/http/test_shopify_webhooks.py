@@ -4,6 +4,7 @@ way a delivery can be refused."""
 import asyncio
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from api.ledger.models import PointsTransaction, TransactionKind
 from api.orders.models import Order
 from api.platforms import PlatformName
 from api.privacy.models import PrivacyRequestRecord
+from api.program.models import EarningRule
 from api.settings import Settings
 from api.stores.service import IssuedKeys
 from tests.factories import shopify
@@ -379,3 +381,16 @@ async def test_guest_order_without_any_identity_is_skipped_not_retried(
         delivery.last_error is not None and "customer_required" in delivery.last_error
     )
     assert await Order.all().count() == 0
+
+
+async def test_a_rule_changed_between_deliveries_pays_the_next_order(
+    client: httpx.AsyncClient, shop: Connection
+) -> None:
+    # the connection is read with the store's programme version: a change
+    # between two deliveries is seen by the second
+    await _send(client, "orders/paid", shopify.order(), event_id="evt-1")
+    assert await _earned() == 100
+    await EarningRule.filter(store_id=shop.store_id).update(points_per_unit=Decimal(3))
+    second = shopify.order(order_id=5002)
+    await _send(client, "orders/paid", second, event_id="evt-2")
+    assert await _earned() == 100 + 300

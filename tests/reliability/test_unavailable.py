@@ -221,8 +221,8 @@ async def test_an_order_whose_processing_fails_is_kept_for_the_redrive(
     # its order row was written
     ingest = orders.ingest
 
-    async def fail_after_writing(*args: Any) -> Any:
-        await ingest(*args)
+    async def fail_after_writing(*args: Any, **kwargs: Any) -> Any:
+        await ingest(*args, **kwargs)
         raise DatabaseUnavailableError
 
     monkeypatch.setattr(orders, "ingest", fail_after_writing)

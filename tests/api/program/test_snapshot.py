@@ -12,6 +12,7 @@ from api.program import service as program
 from api.program import snapshot
 from api.program.models import EarningRule
 from api.stores.service import IssuedKeys
+from api.versions import service as versions
 from tests.factories.customers import make_customer
 from tests.factories.program import ingest, make_spend_rule, make_tier, order_event
 from tests.graphql import count_queries
@@ -104,3 +105,26 @@ async def test_tiers_of_an_unchanged_programme_cost_one_small_read(
         again = await snapshot.tiers_of(s)
     assert again == first
     assert counter.count == 1  # the version
+
+
+@pytest.mark.postgres
+async def test_the_version_read_with_the_store_serves_the_kept_programme_unread(
+    store: IssuedKeys,
+) -> None:
+    s = store.store
+    await make_tier(s, "Member", 0, 0)
+    first = await snapshot.of(s)
+    version = await versions.of_store(s.id)
+    with count_queries() as counter:
+        again = await snapshot.of(s, read_at=version)
+    assert again is first
+    assert counter.count == 0
+    # after a change, the version read with the store is not the kept one's:
+    # the programme is read again
+    await make_tier(s, "Gold", 1, 100)
+    changed = await versions.of_store(s.id)
+    assert changed != version
+    with count_queries() as counter:
+        fresh = await snapshot.of(s, read_at=changed)
+    assert [t.name for t in fresh.tiers] == ["Member", "Gold"]
+    assert counter.count > 1
