@@ -56,6 +56,21 @@ async def test_rows_map_as_tortoise_maps_them_for_every_model(
     assert compared >= 15  # customers, orders, ledger, rewards, tiers, rules, ...
 
 
+@pytest.mark.usefixtures("store")
+async def test_enum_columns_map_to_the_members_tortoise_gives() -> None:
+    # read by value from a table: the same members, and the same refusal of
+    # a value the enum does not have
+    for model in Tortoise.apps[APP_LABEL].values():
+        for field in model._meta.fields_map.values():
+            if not hasattr(field, "enum_type"):
+                continue
+            convert = sql._converter(field)
+            for value in [*(m.value for m in field.enum_type), None]:
+                assert convert(value) is field.to_python_value(value)
+            with pytest.raises(ValueError, match="is not a valid"):
+                convert("no such value")
+
+
 async def test_mapped_rows_save_and_reload_like_tortoise_rows(
     store: IssuedKeys,
 ) -> None:
