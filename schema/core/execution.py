@@ -71,6 +71,8 @@ from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.types.field import StrawberryField
 from strawberry.types.info import Info
 
+from schema.core.compiled import DONE, Runner, gathered, runner
+
 DEFINITION = "strawberry-definition"
 # Values that can never be awaitable or an exception: no check needed.
 _PLAIN = frozenset({str, int, float, bool})
@@ -150,10 +152,13 @@ class Plan:
         return value if _plain_object(value, self.is_type_of) else Undefined
 
 
-# A field's plan, its response name and nodes, and its sub-selection's steps.
-Steps = list[tuple[str, Plan | None, Any, "Steps | None"]]
-# Results that are never awaitable: no check needed.
-_DONE = frozenset({dict, str, int, bool, float, type(None), list})
+class Steps(list[tuple[str, Plan | None, Any, "Steps | None"]]):
+    """Each field's response name, plan and nodes, and its sub-selection's
+    steps; `run` answers one item through them (schema/core/compiled.py)."""
+
+    __slots__ = ("run",)
+    run: Runner
+
 
 # Coercions that return a value of this exact type unchanged (graphql-core's
 # serialize_int does so only within 32 bits).
@@ -412,7 +417,7 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     [results[field] for field in awaitable_fields]
                 )
             raise
-        return _gathered(results, awaitable_fields)
+        return gathered(results, awaitable_fields)
 
     def _plan(
         self, parent_type: GraphQLObjectType, field_details_list: Any
@@ -537,7 +542,7 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
         manager = self.middleware_manager
         if manager is not None and manager._middleware_resolvers is not None:
             return None
-        steps: Steps = []
+        steps = Steps()
         for response_name, field_details_list in grouped_field_set.items():
             plan = self._plan(object_type, field_details_list)
             below: Steps | None = None
@@ -548,57 +553,48 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if not new_defer_usages:
                     below = self._steps(plan.object_type, grouped)
             steps.append((response_name, plan, field_details_list, below))
+        steps.run = runner(steps)
         return steps
 
     def _run(
         self, object_type: GraphQLObjectType, steps: Steps, source: Any, path: Path
     ) -> Any:
         """execute_fields over steps worked out in advance: leaves coerced and
-        planned objects entered in place, the rest as execute_fields does it."""
-        results: dict[str, Any] = {}
-        is_awaitable = self.is_awaitable
-        awaitable_fields: list[str] = []
-        try:
-            for response_name, plan, field_details_list, below in steps:
-                result: Any
-                if plan is None:
-                    result = Undefined
-                elif plan.pure_leaf:
-                    try:
-                        result = plan.leaf(plan.read(source))
-                    except Exception:
-                        result = Undefined
-                else:
-                    result = self._planned(
-                        plan,
-                        object_type,
-                        source,
-                        field_details_list,
-                        path,
-                        response_name,
-                        None,
-                        below,
-                    )
-                if result is Undefined:  # no plan, or a leaf graphql-core reads again
-                    result = self.execute_field(
-                        object_type,
-                        source,
-                        field_details_list,
-                        Path(path, response_name, object_type.name),
-                        None,
-                    )
-                    if result is Undefined:
-                        continue
-                results[response_name] = result
-                if type(result) not in _DONE and is_awaitable(result):
-                    awaitable_fields.append(response_name)
-        except Exception:
-            if awaitable_fields:
-                self.settle_in_background(
-                    [results[field] for field in awaitable_fields]
-                )
-            raise
-        return _gathered(results, awaitable_fields)
+        planned objects entered in place, the rest as execute_fields does it
+        (unrolled into one function per selection: schema/core/compiled.py)."""
+        return steps.run(self, object_type, steps, source, path)
+
+    def _step(
+        self,
+        object_type: GraphQLObjectType,
+        step: tuple[str, Plan | None, Any, Steps | None],
+        source: Any,
+        path: Path,
+    ) -> Any:
+        """One step of `_run` that is not a plain leaf: through its plan, else
+        graphql-core's execute_field; Undefined when the field is left out."""
+        response_name, plan, field_details_list, below = step
+        result: Any = Undefined
+        if plan is not None:
+            result = self._planned(
+                plan,
+                object_type,
+                source,
+                field_details_list,
+                path,
+                response_name,
+                None,
+                below,
+            )
+        if result is Undefined:
+            result = self.execute_field(
+                object_type,
+                source,
+                field_details_list,
+                Path(path, response_name, object_type.name),
+                None,
+            )
+        return result
 
     def complete_iterable_value(
         self,
@@ -697,7 +693,7 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     completed, item_type, field_details_list, item_path
                 )
                 results.append(completed)
-                if type(completed) not in _DONE and is_awaitable(completed):
+                if type(completed) not in DONE and is_awaitable(completed):
                     awaitable_indices.append(index)
         except Exception:
             # As graphql-core: what is already running settles in the background.
@@ -755,7 +751,7 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """A completion, with an error raised while awaiting it handled as
         execute_field handles it."""
-        if type(completed) in _DONE or not self.is_awaitable(completed):
+        if type(completed) in DONE or not self.is_awaitable(completed):
             return completed
 
         async def await_completed() -> Any:
@@ -766,25 +762,6 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return None
 
         return await_completed()
-
-
-def _gathered(results: dict[str, Any], awaitable_fields: list[str]) -> Any:
-    """The results, once their awaitable fields are in (graphql-core's way)."""
-    if not awaitable_fields:
-        return results
-
-    async def get_results() -> dict[str, Any]:
-        if len(awaitable_fields) == 1:
-            field = awaitable_fields[0]
-            results[field] = await results[field]
-        else:
-            awaited = await gather_with_cancel(
-                *(results[field] for field in awaitable_fields)
-            )
-            results.update(zip(awaitable_fields, awaited, strict=True))
-        return results
-
-    return get_results()
 
 
 def _plans(parent: GraphQLObjectType) -> dict[str, Any]:
