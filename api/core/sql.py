@@ -11,7 +11,14 @@ them) and row locks (`locking`) are left out, as tortoise does.
 """
 
 import re
-from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Collection,
+    Generator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -74,41 +81,80 @@ def locking(clause: str = "FOR UPDATE") -> str:
 
 
 @cache
-def columns(model: type[Model], table_alias: str, prefix: str = "") -> str:
-    """The model's columns for a SELECT list, each named `prefix + column`."""
+def columns(
+    model: type[Model],
+    table_alias: str,
+    prefix: str = "",
+    fields: Collection[str] | None = None,
+) -> str:
+    """The model's columns for a SELECT list, each named `prefix + column`;
+    only those of `fields` (field names) when given."""
+    wanted = _columns_of(model, fields)
     return ", ".join(
         f"{table_alias}.{column} AS {prefix}{column}"
         for column in model._meta.db_fields
+        if wanted is None or column in wanted
     )
 
 
-def model_from(model: type[M], row: Mapping[str, Any], prefix: str = "") -> M:
+def _columns_of(
+    model: type[Model], fields: Collection[str] | None
+) -> frozenset[str] | None:
+    if fields is None:
+        return None
+    projection = model._meta.fields_db_projection
+    return frozenset(projection[name] for name in fields)
+
+
+def model_from(
+    model: type[M],
+    row: Mapping[str, Any],
+    prefix: str = "",
+    fields: tuple[str, ...] | None = None,
+) -> M:
     """A model instance from a row read with `columns`, converted exactly as
-    tortoise's `Model._init_from_db` converts each backend's values."""
-    mapped: M = _mapper(model, prefix)(row)
+    tortoise's `Model._init_from_db` converts each backend's values. With
+    `fields`, a partial instance as tortoise's `.only()` gives: the others
+    are not set (reading one raises AttributeError) and it cannot be saved
+    whole."""
+    mapped: M = _mapper(model, prefix, fields)(row)
     return mapped
 
 
 @cache
-def _mapper(model: type[M], prefix: str) -> Callable[[Mapping[str, Any]], M]:
+def _mapper(
+    model: type[M], prefix: str, fields: tuple[str, ...] | None = None
+) -> Callable[[Mapping[str, Any]], M]:
     """`Model._init_from_db` unrolled for one model: the same attributes and
     conversions, without a keyword dict and a call per column. A page of 100
     customers maps in about half the time. tests/api/core/test_sql.py checks
     it against tortoise's own mapping for every model."""
     meta = model._meta
-    native = [(prefix + key, name) for key, name, _ in meta.db_native_fields]
+    wanted = _columns_of(model, fields)
+
+    def chosen(key: str) -> bool:
+        return wanted is None or key in wanted
+
+    native = [
+        (prefix + key, name) for key, name, _ in meta.db_native_fields if chosen(key)
+    ]
     plain = [
-        (prefix + key, name, f.field_type) for key, name, f in meta.db_default_fields
+        (prefix + key, name, f.field_type)
+        for key, name, f in meta.db_default_fields
+        if chosen(key)
     ]
     converted = [
-        (prefix + key, name, _converter(f)) for key, name, f in meta.db_complex_fields
+        (prefix + key, name, _converter(f))
+        for key, name, f in meta.db_complex_fields
+        if chosen(key)
     ]
     custom_pk = meta.db_pk_column not in meta.generated_db_fields
+    partial = wanted is not None
 
     def build(row: Mapping[str, Any]) -> M:
         instance = model.__new__(model)
         values = instance.__dict__
-        values["_partial"] = False
+        values["_partial"] = partial
         values["_saved_in_db"] = True
         values["_custom_generated_pk"] = custom_pk
         values["_await_when_save"] = {}
@@ -177,15 +223,22 @@ async def fetch_model(
 
 
 async def fetch_models(
-    model: type[M], where: str, *args: Any, order_by: str = "", lock: str | None = None
+    model: type[M],
+    where: str,
+    *args: Any,
+    order_by: str = "",
+    lock: str | None = None,
+    fields: tuple[str, ...] | None = None,
 ) -> list[M]:
-    """Every row of the model's table (alias `t`) matching `where`, as models."""
-    query = f"SELECT {columns(model, 't')} FROM {model._meta.db_table} t WHERE {where}"  # noqa: S608 - names from the model, conditions from the caller's constants
+    """Every row of the model's table (alias `t`) matching `where`, as models
+    (partial ones with only `fields`, when given: see `model_from`)."""
+    query = f"SELECT {columns(model, 't', fields=fields)} FROM {model._meta.db_table} t WHERE {where}"  # noqa: S608 - names from the model, conditions from the caller's constants
     if order_by:
         query += f" ORDER BY {order_by}"
     if lock:
         query += locking(lock)
-    return [model_from(model, row) for row in await fetch_all(query, *args)]
+    build = _mapper(model, "", fields)
+    return [build(row) for row in await fetch_all(query, *args)]
 
 
 async def update_returning(
@@ -355,12 +408,20 @@ class Rows(Generic[M]):
     """The rows of a model's table (alias `t`) matching `where`, in a fixed
     order, read a page at a time: what a connection needs (a slice and a
     count) without a QuerySet per request. `where` numbers its arguments from
-    $1; the page bounds come after them."""
+    $1; the page bounds come after them. With `fields`, pages hold partial
+    models (see `model_from`)."""
 
     def __init__(
-        self, model: type[M], where: str, args: Sequence[Any], *, order_by: str
+        self,
+        model: type[M],
+        where: str,
+        args: Sequence[Any],
+        *,
+        order_by: str,
+        fields: tuple[str, ...] | None = None,
     ):
         self.model, self.where, self.args, self.order_by = model, where, args, order_by
+        self.fields = fields
 
     def __getitem__(self, page: slice) -> Awaitable[list[M]]:
         start, stop = page.start or 0, page.stop
@@ -374,6 +435,7 @@ class Rows(Generic[M]):
             stop - start,
             start,
             order_by=f"{self.order_by} LIMIT ${n + 1} OFFSET ${n + 2}",
+            fields=self.fields,
         )
 
     async def count(self) -> int:
@@ -384,5 +446,9 @@ class Rows(Generic[M]):
     def __await__(self) -> Generator[Any, None, list[M]]:
         """Every row."""
         return fetch_models(
-            self.model, self.where, *self.args, order_by=self.order_by
+            self.model,
+            self.where,
+            *self.args,
+            order_by=self.order_by,
+            fields=self.fields,
         ).__await__()

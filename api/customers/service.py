@@ -90,6 +90,7 @@ def search(
     active_since: datetime | None = None,
     sort: CustomerSort = CustomerSort.CREATED_AT,
     descending: bool = True,
+    fields: tuple[str, ...] | None = None,
 ) -> sql.Rows[Customer]:
     """Customers matching filters, newest first.
 
@@ -97,7 +98,8 @@ def search(
     (exact); `lapsed_before` keeps buyers whose last order is older,
     `active_since` those who bought since (or never bought: they cannot have
     lapsed). Every back-office list runs this: hand-written SQL, the same
-    statement tortoise built for these filters.
+    statement tortoise built for these filters. `fields`: read only these
+    (partial rows, as tortoise's `.only()`).
     """
     args: list[object] = [store.id]
 
@@ -138,6 +140,7 @@ def search(
         " AND ".join(where),
         args,
         order_by=f"t.{sort.value} {direction}, t.id {direction}",
+        fields=fields,
     )
 
 

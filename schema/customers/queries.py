@@ -16,7 +16,12 @@ from api.program import service as program
 from schema.context import Info
 from schema.core.permissions import IsAuthenticated, IsSecretKey, caller
 from schema.core.relay import EmptyRows, decode_id
-from schema.customers.types import Customer, CustomerConnection, Platform
+from schema.customers.types import (
+    LISTED_COLUMNS,
+    Customer,
+    CustomerConnection,
+    Platform,
+)
 from schema.ladder.types import LadderStage
 
 
@@ -133,6 +138,7 @@ class CustomerQuery:
         # Rows, not types: the connection maps each row with Customer.from_row.
         return service.search(  # type: ignore[return-value]
             store,
+            fields=LISTED_COLUMNS,
             text=query,
             enrolled=enrolled,
             stage=Stage[stage.name] if stage else None,

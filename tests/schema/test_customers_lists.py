@@ -6,6 +6,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from graphql import (
+    GraphQLField,
+    GraphQLObjectType,
+    get_named_type,
+    is_leaf_type,
+    is_required_argument,
+)
 from tortoise.transactions import in_transaction
 
 from api.core import sql
@@ -14,6 +21,7 @@ from api.customers.models import Customer
 from api.membership import service as membership
 from api.stores.service import IssuedKeys
 from api.tiers.models import Tier
+from schema import build_schema
 from tests.factories.customers import make_customer
 from tests.factories.program import ingest, make_spend_rule, make_tier, order_event
 from tests.graphql import GraphQLClient, count_queries, global_id
@@ -305,3 +313,44 @@ async def test_a_mutation_shows_the_tiers_it_changed(
         key=store.secret_key,
     )
     assert _nodes(again) == [{"tier": {"name": "Platinum"}}]
+
+
+def _selection(field: GraphQLField) -> str | None:
+    """A selection of the field that needs no argument; None if it needs one."""
+    if any(is_required_argument(arg) for arg in field.args.values()):
+        return None
+    named = get_named_type(field.type)
+    if is_leaf_type(named):
+        return ""
+    return " { __typename }"
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_every_field_a_list_allows_resolves_on_its_rows(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
+    # Listed rows are read with only LISTED_COLUMNS: a field that reads
+    # another column must be refused in lists, never fail on a missing one.
+    customer_type = build_schema()._schema.get_type("Customer")
+    assert isinstance(customer_type, GraphQLObjectType)
+    answered, refused = [], []
+    for name, field in customer_type.fields.items():
+        selection = _selection(field)
+        if selection is None:
+            continue
+        result = await gql(
+            f"{{ customers(first: 5) {{ edges {{ node {{ {name}{selection} }} }} }} }}",
+            key=store.secret_key,
+        )
+        if result.errors:
+            assert result.error_codes == ["BAD_USER_INPUT"] * len(result.errors), (
+                name,
+                result.errors,
+            )
+            assert "one customer at a time" in result.errors[0]["message"]
+            refused.append(name)
+        else:
+            assert len(_nodes(result)) == 5
+            answered.append(name)
+    assert {"id", "email", "tier", "isLapsed", "createdAt"} <= set(answered)
+    assert {"tierProgress", "nudges", "pointsLots"} <= set(refused)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from tortoise import Tortoise
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import IncompleteInstanceError, IntegrityError
 from tortoise.transactions import in_transaction
 
 from api.core import sql
@@ -81,6 +81,34 @@ async def test_mapped_rows_save_and_reload_like_tortoise_rows(
     await found.save(update_fields=["first_name"])
     again = await Customer.get(id=customer.id)
     assert (again.first_name, again.email) == ("Grace", customer.email)
+
+
+async def test_rows_read_with_fields_are_partial_like_tortoise_only(
+    store: IssuedKeys,
+) -> None:
+    customer = await make_customer(store.store, email="ada@example.com")
+    rows = sql.Rows(
+        Customer,
+        "t.store_id = $1",
+        [store.store.id],
+        order_by="t.id",
+        fields=("id", "email", "stage"),
+    )
+    [partial] = await rows[0:10]
+    tortoise = await Customer.filter(id=customer.id).only("id", "email", "stage").get()
+    assert (partial.id, partial.email, partial.stage) == (
+        tortoise.id,
+        tortoise.email,
+        tortoise.stage,
+    )
+    with pytest.raises(AttributeError):
+        _ = partial.points_balance  # not read: never a wrong value
+    # saved only field by field, as tortoise's own partial rows
+    with pytest.raises(IncompleteInstanceError):
+        await partial.save()
+    partial.email = "grace@example.com"
+    await partial.save(update_fields=["email"])
+    assert (await Customer.get(id=customer.id)).email == "grace@example.com"
 
 
 async def test_rows_read_pages_and_count(store: IssuedKeys) -> None:
