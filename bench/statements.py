@@ -84,8 +84,8 @@ async def run(base_url: str, name: str, show: str = "") -> dict[str, int]:
             assert answer.json()["data"]["rewardRedeem"]["redemption"], answer.text
 
         async def order_paid() -> None:
-            # An order of a returning buyer; the ASGI transport returns after
-            # the background processing, so every statement is counted.
+            # An order of a returning buyer, applied before the answer, so
+            # every statement is counted.
             raw = _order_webhook(time.time_ns() // 1000, 1_000_000 + 7, port=0)
             head, body = raw.split(b"\r\n\r\n", 1)
             headers = dict(

@@ -37,9 +37,6 @@ class Connection(Model):
     updated_at = fields.DatetimeField(auto_now=True)
 
     store_id: object
-    # Not a column: the store's programme version, read with the connection by
-    # `service.find` on PostgreSQL, for the delivery it is about to process.
-    programme_version: int | None = None
 
     class Meta:
         table = "connections"

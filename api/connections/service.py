@@ -75,9 +75,17 @@ def _find_sql(postgres: bool) -> str:
 
 
 async def find(platform: PlatformName, shop_ref: str) -> Connection | None:
-    """The shop's connection, with its store and (PostgreSQL) the store's
-    programme version, so the delivery processed next need not read it
-    again. Every webhook runs this: hand-written SQL."""
+    """The shop's connection, with its store."""
+    found = await find_with_programme_version(platform, shop_ref)
+    return found[0] if found else None
+
+
+async def find_with_programme_version(
+    platform: PlatformName, shop_ref: str
+) -> tuple[Connection, int | None] | None:
+    """The shop's connection, with its store, and the store's programme
+    version (PostgreSQL; None on SQLite), so the delivery processed next need
+    not read it again. Every webhook runs this: hand-written SQL."""
     row = await sql.fetch_one(
         _find_sql(sql.is_postgres()), platform, shop_ref.strip().lower()
     )
@@ -85,8 +93,7 @@ async def find(platform: PlatformName, shop_ref: str) -> Connection | None:
         return None
     connection = sql.model_from(Connection, row, "c_")
     connection.store = sql.model_from(Store, row)
-    connection.programme_version = row.get("programme_version")
-    return connection
+    return connection, row.get("programme_version")
 
 
 async def for_store(store: Store, platform: PlatformName) -> Connection | None:

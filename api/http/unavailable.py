@@ -129,8 +129,9 @@ class FailClosed:
             if not is_database_unavailable(error):
                 raise
             if started:
-                # Work after the answer (a webhook's processing) failed; the
-                # inbox keeps the delivery and the maintenance loop redrives it.
+                # Work after the answer (a privacy request's or an uninstall's
+                # processing) failed; the inbox keeps the delivery and the
+                # maintenance loop redrives it.
                 logger.warning(
                     "database unavailable after the response was sent",
                     exc_info=error,

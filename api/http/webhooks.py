@@ -36,31 +36,33 @@ async def _accept(
     event_key: str | None,
     raw: bytes,
     connectors: Mapping[PlatformName, Connector],
+    programme_version: int | None,
 ) -> Response:
     """Store a verified delivery and answer; the effect is in by then, or
-    follows for deliveries left untried."""
+    follows for deliveries left pending."""
     try:
         payload = json.loads(raw)
     except ValueError:
         return JSONResponse({"error": "body is not JSON"}, status_code=400)
     if not isinstance(payload, dict):
         return JSONResponse({"error": "body is not a JSON object"}, status_code=400)
-    delivery = await inbox.receive(
+    receipt = await inbox.receive(
         connection,
         connectors,
         topic=topic,
         event_key=event_key,
         payload=payload,
         raw=_text_of(raw),
+        programme_version=programme_version,
     )
-    if delivery is None:
+    if receipt is None:
         return JSONResponse({"status": "duplicate"})
-    if delivery.attempts:  # applied, or failed and kept for the maintenance loop
+    if not receipt.pending:  # applied, or failed and kept for the maintenance loop
         return JSONResponse({"status": "accepted"})
     return JSONResponse(
         {"status": "accepted"},
         background=BackgroundTask(
-            inbox.process, delivery.id, connectors, connection, delivery
+            inbox.process, receipt.delivery.id, connectors, connection, receipt.delivery
         ),
     )
 
@@ -87,9 +89,12 @@ def shopify_endpoint(
         header = request.headers.get("x-shopify-hmac-sha256")
         if not shop or not topic or not header:
             return _refuse()
-        connection = await connections.find(PlatformName.SHOPIFY, shop)
-        if connection is None:
+        found = await connections.find_with_programme_version(
+            PlatformName.SHOPIFY, shop
+        )
+        if found is None:
             return _refuse()  # same answer as a bad signature: reveals nothing
+        connection, programme_version = found
         secrets = connections.webhook_secrets(
             connection, vault, settings.shopify_secrets()
         )
@@ -99,7 +104,9 @@ def shopify_endpoint(
         event_key = request.headers.get("x-shopify-event-id") or request.headers.get(
             "x-shopify-webhook-id"
         )
-        return await _accept(connection, topic, event_key, raw, connectors)
+        return await _accept(
+            connection, topic, event_key, raw, connectors, programme_version
+        )
 
     return receive
 
@@ -118,10 +125,13 @@ def woocommerce_endpoint(
         header = request.headers.get("x-wc-webhook-signature")
         if not source or not topic or not header:
             return _refuse()
-        connection = await connections.find(
+        found = await connections.find_with_programme_version(
             PlatformName.WOOCOMMERCE, connections.site_ref(source)
         )
-        if connection is None or not connection.webhook_secret:
+        if found is None:
+            return _refuse()
+        connection, programme_version = found
+        if not connection.webhook_secret:
             return _refuse()
         secret = vault.decrypt(connection.webhook_secret)
         if not woo_signature.verify_webhook(raw, header, secret):
@@ -129,6 +139,8 @@ def woocommerce_endpoint(
         # No event key: WooCommerce's delivery id changes on every send (and can
         # collide within a second), so every delivery is stored and the order's
         # own date_modified_gmt decides what is new (platforms.md §7).
-        return await _accept(connection, topic, None, raw, connectors)
+        return await _accept(
+            connection, topic, None, raw, connectors, programme_version
+        )
 
     return receive

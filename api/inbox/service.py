@@ -9,6 +9,7 @@ whatever was stored but not processed.
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -62,6 +63,13 @@ async def record(
     return delivery if await _insert(delivery, raw) else None
 
 
+@dataclass(frozen=True)
+class Receipt:
+    delivery: WebhookDelivery
+    # Stored untried: `process` applies it once the platform is answered.
+    pending: bool
+
+
 async def receive(
     connection: Connection,
     connectors: Mapping[PlatformName, Connector],
@@ -70,14 +78,17 @@ async def receive(
     event_key: str | None,
     payload: dict[str, Any],
     raw: str | None = None,
-) -> WebhookDelivery | None:
+    programme_version: int | None = None,
+) -> Receipt | None:
     """Store a verified delivery and, when its facts are orders or customers,
     apply them in the same transaction; None when this event was stored
     already. One transaction and one statement fewer than storing, then
     claiming it. If applying fails, the delivery is stored as `process` would
     leave it: kept for retry, or done with the reason it was refused. Other
-    deliveries are stored untried (`attempts` 0), for `process` to apply
-    after the answer. `connection`: verified, with its store loaded."""
+    deliveries are stored untried (`pending`), for `process` to apply after
+    the answer. `connection`: verified, with its store loaded;
+    `programme_version`: the store's, read with it just before (see
+    `orders.ingest`)."""
     try:
         facts = connectors[connection.platform].facts(
             topic, payload, currency=connection.store.currency
@@ -85,29 +96,32 @@ async def receive(
     except Exception:  # `process` records why, as for any delivery
         facts = []
     if not facts or not all(isinstance(f, APPLIED_AT_ONCE) for f in facts):
-        return await record(
+        stored = await record(
             connection, topic=topic, event_key=event_key, payload=payload, raw=raw
         )
+        return Receipt(stored, pending=True) if stored else None
     delivery = _delivery(connection, topic, event_key, payload)
     delivery.processed_at, delivery.attempts = utc_now(), 1
     try:
         async with in_transaction():
             if not await _insert(delivery, raw):
                 return None  # stored already (a concurrent one waited for it)
-            skipped = await _apply_all(connection, facts)
+            skipped = await _apply_all(connection, facts, programme_version)
             if skipped:
                 delivery.last_error = _skip_note(skipped)
                 await delivery.save(update_fields=["last_error"])
-        return delivery
+        return Receipt(delivery, pending=False)
     except _RefusedError as refused:
         delivery.last_error = _skip_note([str(refused)])
     except Exception as error:  # kept, counted and retried: never lost
         logger.warning("webhook %s failed: %s", delivery.id, type(error).__name__)
         delivery.processed_at = None
-        delivery.last_error = f"{type(error).__name__}: {error}"[:500]
+        delivery.last_error = _failure_note(error)
     # Undone with the transaction: stored again on its own. A database that
     # is down raises here, and the platform is answered 503 and retries.
-    return delivery if await _insert(delivery, raw) else None
+    if not await _insert(delivery, raw):
+        return None
+    return Receipt(delivery, pending=False)
 
 
 def _delivery(
@@ -175,19 +189,22 @@ async def process(
     except Exception as error:  # kept, counted and retried: never lost
         logger.warning("webhook %s failed: %s", delivery_id, type(error).__name__)
         await WebhookDelivery.filter(id=delivery_id).update(
-            attempts=F("attempts") + 1,
-            last_error=f"{type(error).__name__}: {error}"[:500],
+            attempts=F("attempts") + 1, last_error=_failure_note(error)
         )
         return False
 
 
-async def _apply_all(connection: Connection, facts: Sequence[object]) -> list[str]:
+async def _apply_all(
+    connection: Connection,
+    facts: Sequence[object],
+    programme_version: int | None = None,
+) -> list[str]:
     """Apply the facts; the reasons of those refused for good (skipped)."""
     if len(facts) == 1:
         # The usual single fact needs no savepoint (two round trips): if it is
         # refused, the whole transaction is undone instead (_RefusedError).
         try:
-            await _apply(connection, facts[0])
+            await _apply(connection, facts[0], programme_version)
         except DomainError as error:
             if _retry_later(error):
                 raise
@@ -197,7 +214,7 @@ async def _apply_all(connection: Connection, facts: Sequence[object]) -> list[st
     for fact in facts:
         try:
             async with in_transaction():  # one bad fact spoils no other
-                await _apply(connection, fact)
+                await _apply(connection, fact, programme_version)
         except DomainError as error:
             if _retry_later(error):
                 raise
@@ -209,12 +226,16 @@ def _skip_note(reasons: list[str]) -> str:
     return ("skipped " + "; ".join(reasons))[:500]
 
 
+def _failure_note(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:500]
+
+
 async def _claim(
     delivery_id: UUID, stored: WebhookDelivery | None
 ) -> WebhookDelivery | None:
     """The delivery, locked and marked processed (undone with the transaction
-    if processing fails), unless done already. Every webhook runs this: one
-    hand-written statement, where a concurrent claim waits for this
+    if processing fails), unless done already. Deliveries processed after
+    the answer, and redrives, run this: one hand-written statement, where a concurrent claim waits for this
     transaction and then finds the delivery done. A delivery the caller holds
     (`stored`) is not read back."""
     now = utc_now()
@@ -242,12 +263,14 @@ def _retry_later(error: DomainError) -> bool:
     return error.code is OrderErrorCode.NOT_FOUND
 
 
-async def _apply(connection: Connection, fact: object) -> None:
+async def _apply(
+    connection: Connection, fact: object, programme_version: int | None
+) -> None:
     store: Store = connection.store
     if isinstance(fact, OrderEvent):
         if fact.extra.get("test") == "true" and not connection.include_test_orders:
             return  # test-gateway orders earn nothing unless the store opts in
-        await orders.ingest(store, fact, programme_version=connection.programme_version)
+        await orders.ingest(store, fact, programme_version=programme_version)
     elif isinstance(fact, PlatformCustomer):
         await membership.sync_platform_customer(store, fact)
     elif isinstance(fact, PrivacyRequest):

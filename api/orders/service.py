@@ -46,8 +46,9 @@ async def ingest(
     store: Store, event: OrderEvent, *, programme_version: int | None = None
 ) -> IngestResult:
     """Apply an order event: points, tier and ladder move together, or not at all.
-    `programme_version`: the store's version as the caller just read it with
-    the store row (see `snapshot.of`)."""
+    `programme_version`: the store's version as the caller read it with the
+    store row just before, outside any transaction that changed the
+    programme (see `snapshot.of`); None reads it here."""
     rules.check_event(event, store_currency=store.currency)
     # Stored and compared in UTC (SQLite compares timestamps as text).
     event = replace(

@@ -45,10 +45,11 @@ async def of(store: Store, *, read_at: int | None = None) -> Programme:
     """The store's programme as it is now.
 
     `read_at`: the store's version as the caller read it with the store row,
-    when nothing it does can change the programme before it is done (a
-    GraphQL query): a programme kept at that version is served without
-    reading the version again. A change committed by others since is one the
-    caller could have missed by running a moment earlier."""
+    outside any transaction that changed the programme, when nothing it does
+    can change the programme before it is done (a GraphQL query, an order
+    webhook): a programme kept at that version is served without reading the
+    version again. A change committed by others since is one the caller
+    could have missed by running a moment earlier."""
     if read_at is not None:
         cached = _latest.get(store.id)
         if cached is not None and cached[0] == read_at:

@@ -1,12 +1,13 @@
 """Documents already admitted skip the checks that depend on their text alone.
 
-Every request runs nine schema extensions. Seven of them look only at the
+Every request runs ten schema extensions. Seven of them look only at the
 document (token limits, the parser and validation caches, directive and NUL
 guards, depth and alias rules): a text that passed them once passes them
-again. Strawberry still builds and enters every hook of all nine on each
+again. Strawberry still builds and enters every hook of all ten on each
 request, about a fifth of a small query's CPU. A text that parsed and
 validated without error is admitted here; its later requests run only the
-extensions that act at execution (error masking, the database probe).
+extensions that act at execution (error masking, the store version a query
+keeps, the database probe).
 
 The one document check that depends on more than the text, NUL characters in
 the variables, is made again on every request; a request that fails it, an

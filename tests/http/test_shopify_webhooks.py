@@ -376,7 +376,7 @@ async def test_guest_order_without_any_identity_is_skipped_not_retried(
 ) -> None:
     await _send(client, "orders/paid", shopify.order(customer_id=None, email=None))
     delivery = await WebhookDelivery.get()
-    assert delivery.processed_at is not None
+    assert (delivery.processed_at is not None, delivery.attempts) == (True, 1)
     assert (
         delivery.last_error is not None and "customer_required" in delivery.last_error
     )
@@ -387,7 +387,8 @@ async def test_a_rule_changed_between_deliveries_pays_the_next_order(
     client: httpx.AsyncClient, shop: Connection
 ) -> None:
     # the connection is read with the store's programme version: a change
-    # between two deliveries is seen by the second
+    # between two deliveries is seen by the second (on PostgreSQL through the
+    # version; SQLite keeps none and reads the programme every time)
     await _send(client, "orders/paid", shopify.order(), event_id="evt-1")
     assert await _earned() == 100
     await EarningRule.filter(store_id=shop.store_id).update(points_per_unit=Decimal(3))

@@ -194,7 +194,9 @@ async def _deliver(client: httpx.AsyncClient, event_id: str) -> httpx.Response:
     )
 
 
-@pytest.mark.parametrize("where", ["find", "insert_unless_exists"])
+@pytest.mark.parametrize(
+    "where", ["find_with_programme_version", "insert_unless_exists"]
+)
 async def test_a_webhook_that_cannot_be_stored_is_503_and_its_retry_counts_once(
     client: httpx.AsyncClient,
     shop: Connection,
@@ -203,7 +205,7 @@ async def test_a_webhook_that_cannot_be_stored_is_503_and_its_retry_counts_once(
 ) -> None:
     # the shop's lookup fails, or the delivery's INSERT (tried twice: with its
     # processing, then on its own)
-    target = connections if where == "find" else sql
+    target = connections if where.startswith("find") else sql
     monkeypatch.setattr(target, where, _raise(ConnectionRefusedError(111, "refused")))
     _assert_503(await _deliver(client, "evt-1"))
     monkeypatch.undo()

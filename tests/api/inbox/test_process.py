@@ -3,61 +3,14 @@ good leaves no writes behind and is recorded, one that can succeed later is
 retried."""
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any
 
 import pytest
 
-from api.connections import service as connections
 from api.connections.models import Connection
-from api.core.crypto import Vault
 from api.customers.models import Customer
 from api.inbox import service as inbox
 from api.inbox.models import WebhookDelivery
-from api.orders.errors import OrderError, OrderErrorCode
-from api.platforms import Connector, PlatformName
-from api.settings import Settings
-from api.stores.service import IssuedKeys
-from tests.factories.customers import make_customer
-
-
-class _Facts:
-    """A connector whose payload lists its facts: names of customers to create;
-    "refuse:x" creates x, then refuses for good; "later:x" creates x, then
-    refuses until its order arrives."""
-
-    def facts(
-        self, topic: str, payload: Mapping[str, Any], *, currency: str
-    ) -> list[object]:
-        return list(payload["facts"])
-
-
-@pytest.fixture
-async def shop(
-    store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> Connection:
-    async def apply(connection: Connection, fact: object) -> None:
-        kind, _, name = str(fact).rpartition(":")
-        await make_customer(
-            connection.store, external_id=name, email=None, first_name=name
-        )
-        if kind == "refuse":
-            raise OrderError(OrderErrorCode.INVALID, f"{name} refused")
-        if kind == "later":
-            raise OrderError(OrderErrorCode.NOT_FOUND, "Unknown order.")
-
-    monkeypatch.setattr(inbox, "_apply", apply)
-    await connections.connect(
-        store.store,
-        platform=PlatformName.SHOPIFY,
-        shop_ref="facts.myshopify.com",
-        vault=Vault(settings.vault_key()),
-        access_token="shpat_test",
-        webhook_secret="secret",
-    )
-    found = await connections.find(PlatformName.SHOPIFY, "facts.myshopify.com")
-    assert found is not None  # found with its store, as the webhook endpoint does
-    return found
+from tests.factories.inbox import connectors
 
 
 async def _process(shop: Connection, *facts: str) -> tuple[bool, WebhookDelivery]:
@@ -65,8 +18,7 @@ async def _process(shop: Connection, *facts: str) -> tuple[bool, WebhookDelivery
         shop, topic="orders/paid", event_key="evt-1", payload={"facts": facts}
     )
     assert delivery is not None
-    connectors: Mapping[PlatformName, Connector] = {PlatformName.SHOPIFY: _Facts()}  # type: ignore[dict-item]
-    done = await inbox.process(delivery.id, connectors, shop)
+    done = await inbox.process(delivery.id, connectors(), shop)
     return done, await WebhookDelivery.get(id=delivery.id)
 
 
@@ -122,11 +74,10 @@ async def test_concurrent_claims_of_one_delivery_apply_it_once(
         shop, topic="orders/paid", event_key="evt-1", payload={"facts": ["ada"]}
     )
     assert delivery is not None
-    connectors: Mapping[PlatformName, Connector] = {PlatformName.SHOPIFY: _Facts()}  # type: ignore[dict-item]
     # The background task and a redrive at once: the later claim waits for
     # the first to commit, then finds the delivery done.
     done = await asyncio.gather(
-        *(inbox.process(delivery.id, connectors, shop) for _ in range(5))
+        *(inbox.process(delivery.id, connectors(), shop) for _ in range(5))
     )
     assert done == [True] * 5
     assert await _customers() == ["ada"]
