@@ -169,6 +169,40 @@ async def upsert(
     if existing is not None:
         locked = await _for_write(store, existing.id)
         return UpsertResult(await _apply(locked, values), created=False)
+    customer = await _create(store, platform, external_id, values)
+    if customer is not None:
+        return UpsertResult(customer, created=True)
+    winner = await find_by_external_id(
+        store, platform=platform, external_id=external_id
+    )
+    if winner is None:  # erased while we raced: nothing left to update
+        raise CustomerNotFoundError(field="externalId")
+    locked = await _for_write(store, winner.id)
+    return UpsertResult(await _apply(locked, values), created=False)
+
+
+async def create(
+    store: Store,
+    *,
+    platform: Platform,
+    external_id: str,
+    changes: rules.CustomerChanges,
+) -> Customer | None:
+    """A new customer known by this external id; None when one is already
+    known by it (`upsert` updates that one). The row is new in the caller's
+    transaction: no other can see or lock it before it commits, so it needs
+    no lock of its own."""
+    return await _create(
+        store,
+        platform,
+        rules.clean_external_id(external_id),
+        rules.clean_changes(changes, today=utc_now().date()),
+    )
+
+
+async def _create(
+    store: Store, platform: Platform, external_id: str, values: dict[str, object]
+) -> Customer | None:
     try:
         async with in_transaction():  # a savepoint: a lost race rolls back only this
             birthday_md = rules.month_day(values.get("birthday"))
@@ -183,15 +217,9 @@ async def upsert(
                 platform=platform,
                 external_id=external_id,
             )
-    except IntegrityError:
-        winner = await find_by_external_id(
-            store, platform=platform, external_id=external_id
-        )
-        if winner is None:  # erased while we raced: nothing left to update
-            raise CustomerNotFoundError(field="externalId") from None
-        locked = await _for_write(store, winner.id)
-        return UpsertResult(await _apply(locked, values), created=False)
-    return UpsertResult(customer, created=True)
+    except IntegrityError:  # the identity is known: a concurrent first call won
+        return None
+    return customer
 
 
 async def update(

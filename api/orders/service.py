@@ -111,7 +111,7 @@ async def _customer_for(store: Store, event: OrderEvent) -> Customer:
 
 async def _known_customer_for(store: Store, event: OrderEvent) -> Customer | UUID:
     """The customer, locked, when found by platform id (one statement for a
-    returning buyer); otherwise the id of the one found or created."""
+    returning buyer) or created here; otherwise the id of the one found."""
     ref = event.customer
     platform = Platform(ref.platform)
     if not (ref.external_id or ref.email):
@@ -133,7 +133,14 @@ async def _known_customer_for(store: Store, event: OrderEvent) -> Customer | UUI
         if found is not None:
             return found
         changes = CustomerChanges({"email": ref.email} if ref.email else {})
-        result = await customers.upsert(
+        # A first order (most of a backfill): the new row is this
+        # transaction's own, so it is not read back and locked.
+        created = await customers.create(
+            store, platform=platform, external_id=ref.external_id, changes=changes
+        )
+        if created is not None:
+            return created
+        result = await customers.upsert(  # a concurrent first order won
             store, platform=platform, external_id=ref.external_id, changes=changes
         )
         return result.customer.id

@@ -1,5 +1,6 @@
 """Order intake end to end on the database: points, refunds, codes, ladder, tiers."""
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -18,6 +19,7 @@ from api.orders import service as orders_service
 from api.orders.errors import OrderError, OrderErrorCode
 from api.orders.events import CustomerRef, OrderEvent, OrderEventKind
 from api.orders.models import Order, OrderRefund, OrderStatus
+from api.orders.service import IngestResult
 from api.program import service as program
 from api.rewards import service as rewards
 from api.rewards.models import Redemption, RedemptionStatus
@@ -880,3 +882,26 @@ async def test_tier_upgrade_counts_an_order_stamped_slightly_ahead_of_our_clock(
     # then the order still counts towards the upgrade
     customer = await Customer.get(id=_customer_id(result.order))
     assert customer.tier_id == silver.id
+
+
+@pytest.mark.postgres
+async def test_concurrent_first_orders_of_a_new_buyer_make_one_customer(
+    store: IssuedKeys,
+) -> None:
+    # ten first orders of one buyer Ladder has never seen, released together:
+    # one creates the customer, the others wait for it and credit the same
+    await make_spend_rule(store.store)
+    barrier = asyncio.Barrier(10)
+
+    async def order(n: int) -> IngestResult:
+        await barrier.wait()
+        return await ingest(
+            store.store, order_event(ref=f"o-{n}", customer="new-buyer", amount=1_000)
+        )
+
+    results = await asyncio.gather(*(order(n) for n in range(10)))
+    assert all(r.applied for r in results)
+    customer = await Customer.get(store_id=store.store.id)
+    assert await CustomerIdentity.filter(store_id=store.store.id).count() == 1
+    assert (customer.paid_orders, customer.points_balance) == (10, 100)
+    assert await PointsTransaction.filter(customer_id=customer.id).count() == 10
