@@ -1,16 +1,17 @@
 """A list's sub-selection as one generated function.
 
-`LadderExecutionContext._run` answers each item of a list through a loop over
+`LadderExecutionContext._run` answered each item of a list with a loop over
 the sub-selection's steps. For a plain leaf (most of a page: an id, an email,
-a balance) the loop itself cost more than the read: the step unpacked, the
-plan's attributes looked up, a method call to coerce a value that is already
-a `str`, a check for awaitables on a result that cannot be one. The function
+a balance) the loop cost more than the read: the step unpacked, the plan's
+attributes looked up, a method call to coerce a value that is already a
+`str`, a check for awaitables on a result that cannot be one. The function
 generated here runs the same steps unrolled: each leaf is read and, when its
 value is of the exact type its coercion returns unchanged, stored as it is;
-anything else takes the loop's own path for that step (`Plan.leaf`, then
-graphql-core), and every step that is not a plain leaf goes to the loop's body
-(`_step`). The answers, errors and resolver calls are the loop's: the
-equivalence tests in tests/schema/test_execution*.py run through it.
+anything else takes the loop's path for that step (`Plan.leaf`, then
+graphql-core), and every other step goes where the loop sent it (its plan
+through `_planned`, else graphql-core). The answers, errors and resolver
+calls are the loop's: the equivalence tests in tests/schema/test_execution*.py
+run through it.
 """
 
 from collections.abc import Callable, Sequence
@@ -53,7 +54,7 @@ def _generate(steps: Sequence[tuple[str, Any, Any, Any]]) -> Runner:
     for index, (name, plan, _, _) in enumerate(steps):
         namespace[f"N{index}"] = name
         if plan is None:
-            body += _step(index)
+            body += _unplanned(index)
             continue
         if not plan.pure_leaf:
             namespace[f"P{index}"] = plan
@@ -81,15 +82,9 @@ def _generate(steps: Sequence[tuple[str, Any, Any, Any]]) -> Runner:
     return namespace["run"]  # type: ignore[no-any-return]
 
 
-def _step(index: int) -> list[str]:
-    """A step that is not a plain leaf: the loop's own body."""
-    return [
-        f"r = ctx._step(object_type, steps[{index}], source, path)",
-        "if r is not U:",
-        f"    results[N{index}] = r",
-        "    if type(r) not in DONE and is_awaitable(r):",
-        f"        aw.append(N{index})",
-    ]
+def _unplanned(index: int) -> list[str]:
+    """A field without a plan: graphql-core's."""
+    return ["r = U", *_by_graphql_core(index), *_kept(index)]
 
 
 def _planned(index: int) -> list[str]:
@@ -97,13 +92,8 @@ def _planned(index: int) -> list[str]:
     return [
         f"r = ctx._planned(P{index}, object_type, source, steps[{index}][2], path,"
         f" N{index}, None, steps[{index}][3])",
-        "if r is U:",
-        f"    r = ctx.execute_field(object_type, source, steps[{index}][2],"
-        f" Path(path, N{index}, object_type.name), None)",
-        "if r is not U:",
-        f"    results[N{index}] = r",
-        "    if type(r) not in DONE and is_awaitable(r):",
-        f"        aw.append(N{index})",
+        *_by_graphql_core(index),
+        *_kept(index),
     ]
 
 
@@ -111,37 +101,51 @@ def _leaf(index: int, same: type | None, namespace: dict[str, Any]) -> list[str]
     """A plain leaf: stored as read when of the type its coercion returns
     unchanged (an Int within 32 bits), else coerced by its plan, else
     answered by graphql-core."""
-    lines = [
+    read = [
         "try:",
         f"    v = read{index}(source)",
         "except Exception:",
         "    v = U",
     ]
-    fallback = [
+    coerced = [
         "try:",
         f"    r = U if v is U else leaf{index}(v)",
         "except Exception:",
         "    r = U",
-        "if r is U:",
-        f"    r = ctx.execute_field(object_type, source, steps[{index}][2],"
-        f" Path(path, N{index}, object_type.name), None)",
-        "if r is not U:",
-        f"    results[N{index}] = r",
-        "    if type(r) not in DONE and is_awaitable(r):",
-        f"        aw.append(N{index})",
+        *_by_graphql_core(index),
+        *_kept(index),
     ]
     if same is None:
-        return lines + fallback
+        return read + coerced
     namespace[f"S{index}"] = same
     check = f"type(v) is S{index}"
     if same is int:
         check += " and MIN <= v <= MAX"
     return [
-        *lines,
+        *read,
         f"if {check}:",
         f"    results[N{index}] = v",
         "else:",
-        *(f"    {line}" for line in fallback),
+        *(f"    {line}" for line in coerced),
+    ]
+
+
+def _by_graphql_core(index: int) -> list[str]:
+    """What the plan could not answer (`r` Undefined), graphql-core answers."""
+    return [
+        "if r is U:",
+        f"    r = ctx.execute_field(object_type, source, steps[{index}][2],"
+        f" Path(path, N{index}, object_type.name), None)",
+    ]
+
+
+def _kept(index: int) -> list[str]:
+    """`r` in the results unless the field is left out; noted if awaitable."""
+    return [
+        "if r is not U:",
+        f"    results[N{index}] = r",
+        "    if type(r) not in DONE and is_awaitable(r):",
+        f"        aw.append(N{index})",
     ]
 
 

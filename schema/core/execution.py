@@ -564,38 +564,6 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
         (unrolled into one function per selection: schema/core/compiled.py)."""
         return steps.run(self, object_type, steps, source, path)
 
-    def _step(
-        self,
-        object_type: GraphQLObjectType,
-        step: tuple[str, Plan | None, Any, Steps | None],
-        source: Any,
-        path: Path,
-    ) -> Any:
-        """One step of `_run` that is not a plain leaf: through its plan, else
-        graphql-core's execute_field; Undefined when the field is left out."""
-        response_name, plan, field_details_list, below = step
-        result: Any = Undefined
-        if plan is not None:
-            result = self._planned(
-                plan,
-                object_type,
-                source,
-                field_details_list,
-                path,
-                response_name,
-                None,
-                below,
-            )
-        if result is Undefined:
-            result = self.execute_field(
-                object_type,
-                source,
-                field_details_list,
-                Path(path, response_name, object_type.name),
-                None,
-            )
-        return result
-
     def complete_iterable_value(
         self,
         item_type: Any,
