@@ -56,8 +56,15 @@ def _generate(steps: Sequence[tuple[str, Any, Any, Any]]) -> Runner:
         if plan is None:
             body += _unplanned(index)
             continue
+        namespace[f"P{index}"] = plan
+        if plan.object_type is not None:
+            namespace[f"obj{index}"] = plan.object
+            namespace[f"OT{index}"] = plan.object_type
+            namespace[f"RT{index}"] = plan.field.type
+            namespace[f"read{index}"] = plan.read
+            body += _object(index, calls=plan.calls)
+            continue
         if not plan.pure_leaf:
-            namespace[f"P{index}"] = plan
             body += _planned(index)
             continue
         namespace[f"read{index}"] = plan.read
@@ -92,6 +99,46 @@ def _planned(index: int) -> list[str]:
     return [
         f"r = ctx._planned(P{index}, object_type, source, steps[{index}][2], path,"
         f" N{index}, None, steps[{index}][3])",
+        *_by_graphql_core(index),
+        *_kept(index),
+    ]
+
+
+def _object(index: int, *, calls: bool) -> list[str]:
+    """A planned object (an edge's node, a customer's tier): read, then its
+    sub-selection run in place, with `_sub_selection`'s error handling;
+    anything unusual goes to `_answer` with the value read (a resolver is
+    never called twice)."""
+    fields = f"steps[{index}][2]"
+    raised = (
+        f"    r = ctx._raised(P{index}, object_type, {fields}, path, N{index}, error)"
+        if calls
+        else f"    r = ctx._answer(P{index}, object_type, source, {fields}, path,"
+        f" N{index}, None, steps[{index}][3], U)"
+    )
+    return [
+        "try:",
+        f"    v = read{index}(source)",
+        "except Exception as error:",
+        raised,
+        "else:",
+        f"    below = steps[{index}][3]",
+        f"    o = U if below is None else obj{index}(v)",
+        "    if o is None:",
+        "        r = None",
+        "    elif o is U:",
+        f"        r = ctx._answer(P{index}, object_type, source, {fields}, path,"
+        f" N{index}, None, below, v)",
+        "    else:",
+        f"        p = Path(path, N{index}, object_type.name)",
+        "        try:",
+        f"            r = below.run(ctx, OT{index}, below, o, p)",
+        "        except Exception as error:",
+        f"            ctx.handle_field_error(error, RT{index}, {fields}, p)",
+        "            r = None",
+        "        else:",
+        "            if type(r) not in DONE:",
+        f"                r = ctx._guarded(r, RT{index}, {fields}, p)",
         *_by_graphql_core(index),
         *_kept(index),
     ]

@@ -445,15 +445,49 @@ class LadderExecutionContext(StrawberryGraphQLCoreExecutionContext):
         try:
             value = plan.read(source)
         except Exception as error:
-            if (
-                plan.calls
-            ):  # the resolver ran and raised: report it as graphql-core would
-                field_path = Path(path, response_name, parent_type.name)
-                self.handle_field_error(
-                    error, plan.field.type, field_details_list, field_path
+            if plan.calls:
+                return self._raised(
+                    plan, parent_type, field_details_list, path, response_name, error
                 )
-                return None
             value = Undefined  # a pure read: graphql-core reads it again
+        return self._answer(
+            plan,
+            parent_type,
+            source,
+            field_details_list,
+            path,
+            response_name,
+            position_context,
+            below,
+            value,
+        )
+
+    def _raised(
+        self,
+        plan: Plan,
+        parent_type: GraphQLObjectType,
+        field_details_list: Any,
+        path: Path | None,
+        response_name: str,
+        error: Exception,
+    ) -> None:
+        """A resolver that ran and raised, reported as graphql-core would."""
+        field_path = Path(path, response_name, parent_type.name)
+        self.handle_field_error(error, plan.field.type, field_details_list, field_path)
+
+    def _answer(
+        self,
+        plan: Plan,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path | None,
+        response_name: str,
+        position_context: Any,
+        below: Steps | None,
+        value: Any,
+    ) -> Any:
+        """`_planned` once the value is read (Undefined: not read)."""
         if value is not Undefined:
             if plan.object_type is None:
                 result = plan.leaf(value)
