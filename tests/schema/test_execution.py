@@ -81,6 +81,11 @@ class Item(relay.Node):
         CALLS.append(self.name)
         return self.optional_leaf
 
+    @strawberry.field
+    def broken_leaf(self) -> Leaf | None:
+        CALLS.append(self.name)
+        raise RuntimeError("object resolver failed")
+
 
 @strawberry.type
 class Custom(relay.Node):
@@ -162,7 +167,8 @@ def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
 DOCUMENT = """
 { items { id name required shout path later fails
           leaf { name maybe count colour when } optionalLeaf { name colour count flag }
-          double { name colour } doubleOrNothing { name colour } } }
+          double { name colour } doubleOrNothing { name colour }
+          brokenLeaf { name } } }
 """
 
 
@@ -205,6 +211,11 @@ async def test_plain_rows_answer_the_same() -> None:
     assert {"message": "resolver failed", "path": ["items", 0, "fails"]} in got[
         "errors"
     ]
+    assert {
+        "message": "object resolver failed",
+        "path": ["items", 1, "brokenLeaf"],
+    } in got["errors"]
+    assert got["data"]["items"][1]["brokenLeaf"] is None
 
 
 @pytest.mark.parametrize(
@@ -405,6 +416,7 @@ def test_the_shortcuts_are_taken_where_they_apply() -> None:
         "shout": "leaf call",  # takes only self
         "double": "object call",
         "doubleOrNothing": "object call",
+        "brokenLeaf": "object call",
         "fails": "leaf call",
         "path": "graphql-core",  # takes info: called lean, through graphql-core
         "later": "graphql-core",  # async
