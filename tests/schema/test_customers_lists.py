@@ -331,8 +331,10 @@ def _selection(field: GraphQLField) -> str | None:
 async def test_every_field_a_list_allows_resolves_on_its_rows(
     gql: GraphQLClient, store: IssuedKeys
 ) -> None:
-    # Listed rows are read with only LISTED_COLUMNS: a field that reads
-    # another column must be refused in lists, never fail on a missing one.
+    # Listed rows are read with only LISTED_COLUMNS, into objects that read
+    # their fields from the row (ListedCustomer): a field that reads another
+    # column must be refused in lists, never fail on a missing one, and each
+    # answers as `customer(id:)` answers it.
     customer_type = build_schema()._schema.get_type("Customer")
     assert isinstance(customer_type, GraphQLObjectType)
     answered, refused = [], []
@@ -341,7 +343,7 @@ async def test_every_field_a_list_allows_resolves_on_its_rows(
         if selection is None:
             continue
         result = await gql(
-            f"{{ customers(first: 5) {{ edges {{ node {{ {name}{selection} }} }} }} }}",
+            f"{{ customers(first: 5) {{ edges {{ node {{ id {name}{selection} }} }} }} }}",
             key=store.secret_key,
         )
         if result.errors:
@@ -353,6 +355,13 @@ async def test_every_field_a_list_allows_resolves_on_its_rows(
             refused.append(name)
         else:
             assert len(_nodes(result)) == 5
+            for node in _nodes(result):
+                alone = await gql(
+                    f"query($id: ID!) {{ customer(id: $id) {{ id {name}{selection} }} }}",
+                    {"id": node["id"]},
+                    key=store.secret_key,
+                )
+                assert alone.data == {"customer": node}, name
             answered.append(name)
     assert {"id", "email", "tier", "isLapsed", "createdAt"} <= set(answered)
     assert {"tierProgress", "nudges", "pointsLots"} <= set(refused)
