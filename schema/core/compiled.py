@@ -8,8 +8,9 @@ attributes looked up, a method call to coerce a value that is already a
 generated here runs the same steps unrolled: each leaf is read and, when its
 value is of the exact type its coercion returns unchanged, stored as it is;
 anything else takes the loop's path for that step (`Plan.leaf`, then
-graphql-core), and every other step goes where the loop sent it (its plan
-through `_planned`, else graphql-core). The answers, errors and resolver
+graphql-core); planned objects (an edge's node, a customer's tier) have
+their sub-selection run in place, and every other step goes where the loop
+sent it (its plan through `_planned`, else graphql-core). The answers, errors and resolver
 calls are the loop's: the equivalence tests in tests/schema/test_execution*.py
 run through it.
 """
@@ -95,7 +96,7 @@ def _unplanned(index: int) -> list[str]:
 
 
 def _planned(index: int) -> list[str]:
-    """A planned object or resolver call: the loop's body for it, in place."""
+    """A planned leaf that calls a resolver: the loop's body for it, in place."""
     return [
         f"r = ctx._planned(P{index}, object_type, source, steps[{index}][2], path,"
         f" N{index}, None, steps[{index}][3])",
@@ -113,8 +114,7 @@ def _object(index: int, *, calls: bool) -> list[str]:
     raised = (
         f"    r = ctx._raised(P{index}, object_type, {fields}, path, N{index}, error)"
         if calls
-        else f"    r = ctx._answer(P{index}, object_type, source, {fields}, path,"
-        f" N{index}, None, steps[{index}][3], U)"
+        else "    r = U  # a pure read: graphql-core reads it again, below"
     )
     return [
         "try:",

@@ -135,7 +135,7 @@ class CustomerQuery:
         tier = decode_id(tier_id, "Tier") if tier_id is not None else None
         if tier_id is not None and tier is None:
             return EmptyRows()  # type: ignore[return-value]  # unknown tier: no members
-        # Rows, not types: the connection maps each row with Customer.from_row.
+        # Rows, not types: the connection wraps each row in a ListedCustomer.
         return service.search(  # type: ignore[return-value]
             store,
             fields=LISTED_COLUMNS,

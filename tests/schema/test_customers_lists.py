@@ -2,7 +2,7 @@
 ladder, tier and lapse filters."""
 
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -63,7 +63,12 @@ async def seeded(store: IssuedKeys) -> dict[str, Tier]:
     for i in range(50):
         external_id = f"c-{i:02}"
         customer = await make_customer(
-            s, external_id=external_id, email=f"c{i:02}@example.com"
+            s,
+            external_id=external_id,
+            email=f"c{i:02}@example.com",
+            first_name=f"First{i}",
+            last_name=f"Last{i}",
+            birthday=date(1990, 1 + i % 12, 1 + i % 28) if i % 2 else None,
         )
         kind = i % 5
         if kind == 0:
@@ -334,7 +339,8 @@ async def test_every_field_a_list_allows_resolves_on_its_rows(
     # Listed rows are read with only LISTED_COLUMNS, into objects that read
     # their fields from the row (ListedCustomer): a field that reads another
     # column must be refused in lists, never fail on a missing one, and each
-    # answers as `customer(id:)` answers it.
+    # answers as `customer(id:)` answers it (both read the row through
+    # _FROM_ROW: this compares the listed objects, not that table).
     customer_type = build_schema()._schema.get_type("Customer")
     assert isinstance(customer_type, GraphQLObjectType)
     answered, refused = [], []

@@ -44,6 +44,11 @@ class Leaf:
     when: float
     flag: bool = True
 
+    @strawberry.field
+    async def late(self) -> str:
+        await asyncio.sleep(0)
+        raise RuntimeError("late failure")
+
 
 @strawberry.type
 class Item(relay.Node):
@@ -266,6 +271,25 @@ async def test_unusual_values_fail_as_strawberry_does(
     expected, got = await _both(DOCUMENT)
     assert got == expected
     assert expected["errors"]  # the case is a real error, not a no-op
+
+
+async def test_an_async_failure_below_a_planned_object_nulls_that_object() -> None:
+    # `late` fails after an await, below a planned read (optionalLeaf) and a
+    # planned resolver call (doubleOrNothing), in every item of a list
+    _set_items([_item("a", optional_leaf=_leaf()), _item("b", optional_leaf=_leaf())])
+    expected, got = await _both(
+        "{ items { name optionalLeaf { name late } doubleOrNothing { late } } }"
+    )
+    assert got == expected
+    assert got["data"]["items"][0] == {
+        "name": "a",
+        "optionalLeaf": None,
+        "doubleOrNothing": None,
+    }
+    assert {
+        "message": "late failure",
+        "path": ["items", 1, "optionalLeaf", "late"],
+    } in (got["errors"])
 
 
 async def test_errors_propagate_to_the_nearest_nullable_parent() -> None:

@@ -4,6 +4,7 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -11,7 +12,9 @@ import time_machine
 from tortoise.transactions import in_transaction
 
 from api.core.clock import utc_now
-from api.customers.models import Customer, CustomerIdentity
+from api.customers import service as customers
+from api.customers.models import Customer, CustomerIdentity, Platform
+from api.customers.rules import CustomerChanges
 from api.ladder.models import Stage, StageChange
 from api.ledger.models import PointsLot, PointsTransaction, TransactionKind
 from api.membership import service as membership
@@ -886,12 +889,21 @@ async def test_tier_upgrade_counts_an_order_stamped_slightly_ahead_of_our_clock(
 
 @pytest.mark.postgres
 async def test_concurrent_first_orders_of_a_new_buyer_make_one_customer(
-    store: IssuedKeys,
+    store: IssuedKeys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # ten first orders of one buyer Ladder has never seen, released together:
     # one creates the customer, the others wait for it and credit the same
     await make_spend_rule(store.store)
     barrier = asyncio.Barrier(10)
+    outcomes: list[bool] = []
+    create = customers.create
+
+    async def noted_create(*args: Any, **kwargs: Any) -> Customer | None:
+        created = await create(*args, **kwargs)
+        outcomes.append(created is not None)
+        return created
+
+    monkeypatch.setattr(customers, "create", noted_create)
 
     async def order(n: int) -> IngestResult:
         await barrier.wait()
@@ -905,3 +917,21 @@ async def test_concurrent_first_orders_of_a_new_buyer_make_one_customer(
     assert await CustomerIdentity.filter(store_id=store.store.id).count() == 1
     assert (customer.paid_orders, customer.points_balance) == (10, 100)
     assert await PointsTransaction.filter(customer_id=customer.id).count() == 10
+    # one created it; those that raced it fell back to the locked upsert
+    assert outcomes.count(True) == 1 and outcomes.count(False) >= 1
+
+
+async def test_creating_a_customer_already_known_by_its_id_creates_nothing(
+    store: IssuedKeys,
+) -> None:
+    known = await make_customer(store.store, external_id="k-1")
+    async with in_transaction():
+        again = await customers.create(
+            store.store,
+            platform=Platform.CUSTOM,
+            external_id="k-1",
+            changes=CustomerChanges({"email": "other@example.com"}),
+        )
+    assert again is None
+    assert [c.id for c in await Customer.filter(store_id=store.store.id)] == [known.id]
+    assert (await Customer.get(id=known.id)).email == known.email
