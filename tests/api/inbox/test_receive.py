@@ -3,6 +3,7 @@ failure stored as processing would leave it, so an answered delivery is never
 lost and never applied twice."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -31,6 +32,28 @@ async def _receive(
         event_key=key,
         payload={"facts": list(facts)},
     )
+
+
+def _failing_call(
+    call: Callable[..., Awaitable[Any]],
+    failing: int,
+    error: Exception,
+    *,
+    after: float = 0,
+) -> Callable[..., Awaitable[Any]]:
+    """`call`, except that its `failing`-th call raises `error` (`after`
+    seconds in)."""
+    calls = 0
+
+    async def wrapped(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == failing:
+            await asyncio.sleep(after)
+            raise error
+        return await call(*args)
+
+    return wrapped
 
 
 async def _customers() -> list[str]:
@@ -109,15 +132,9 @@ async def test_a_failure_that_cannot_be_stored_raises_and_leaves_nothing(
     # processing fails, then the database goes away before the delivery can
     # be stored on its own: the caller answers 503 and the platform retries
     insert = sql.insert_unless_exists
-    calls = 0
-
-    async def second_insert_fails(*args: Any) -> bool:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise ConnectionRefusedError(111, "refused")
-        return await insert(*args)
-
+    second_insert_fails = _failing_call(
+        insert, 2, ConnectionRefusedError(111, "refused")
+    )
     monkeypatch.setattr(sql, "insert_unless_exists", second_insert_fails)
     with pytest.raises(ConnectionRefusedError):
         await _receive(shop, "later:dan")
@@ -134,17 +151,10 @@ async def test_a_duplicate_waiting_on_a_failed_first_delivery_applies_it(
     # Two deliveries of one event at once: the second's insert waits for the
     # first's transaction; the first fails and is undone, so the second
     # applies the event, and the first, storing its failure, finds it done.
-    apply = inbox._apply
-    calls = 0
-
-    async def first_fails(*args: Any) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            await asyncio.sleep(0.3)  # the second is waiting on the key by now
-            raise RuntimeError("first attempt fails")
-        await apply(*args)
-
+    # the second is waiting on the key by the time the first fails
+    first_fails = _failing_call(
+        inbox._apply, 1, RuntimeError("first attempt fails"), after=0.3
+    )
     monkeypatch.setattr(inbox, "_apply", first_fails)
     first = asyncio.ensure_future(_receive(shop, "ada"))
     await asyncio.sleep(0.1)
