@@ -18,6 +18,7 @@ from api.core.errors import DomainError
 from api.orders import service as orders
 from api.orders.events import OrderEvent
 from api.platforms import OrderPage, OrderSource
+from api.versions import service as versions
 
 PAGE_SIZE = 250
 # Shoppers whose orders are ingested at once (PostgreSQL). A backfill is bound
@@ -134,13 +135,18 @@ async def _ingest_all(
     """Each shopper's events in page order (their points and tiers depend on
     it), several shoppers at once."""
     slots = asyncio.Semaphore(CONCURRENT_SHOPPERS if sql.is_postgres() else 1)
+    # Read once per page, not once per event: a programme change made while
+    # a page is ingested counts from the next page.
+    version = await versions.of_store(connection.store.id)
 
     async def one_shopper(events: list[OrderEvent]) -> None:
         async with slots:
             for event in events:
                 try:
                     async with in_transaction():
-                        result = await orders.ingest(connection.store, event)
+                        result = await orders.ingest(
+                            connection.store, event, programme_version=version
+                        )
                 except DomainError:
                     report.errors += 1
                     continue

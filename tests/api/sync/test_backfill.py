@@ -1,6 +1,8 @@
 """Backfill from a fake Shopify Admin API: every order exactly once, resumable,
 and a second run changes nothing."""
 
+from decimal import Decimal
+
 import pytest
 
 from api.connections import service as connections
@@ -11,6 +13,7 @@ from api.ledger.models import PointsTransaction
 from api.orders.events import OrderEventKind
 from api.orders.models import Order
 from api.platforms import OrderPage, PlatformName
+from api.program.models import EarningRule
 from api.settings import Settings
 from api.stores.service import IssuedKeys
 from api.sync import service as sync
@@ -183,3 +186,42 @@ async def test_the_next_page_is_asked_for_while_a_page_is_ingested(
     # committed, and nothing asked for beyond the last page the run may take.
     assert happened == ["checkpoint", "page", "page", "checkpoint", "checkpoint"]
     assert await Order.all().count() == 20 - sum(o.test for o in fake.orders[:20])
+
+
+async def test_a_rule_changed_between_pages_pays_the_next_page(
+    store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The programme's version is read once per page: a rule changed after
+    # the first page counts for the second.
+    fake = FakeShopifyAdmin(20)
+    connection = await _connect(store, settings)
+    saved = connections.save_checkpoint
+    pages_done = 0
+
+    async def checkpoint(connection_id: object, **kwargs: object) -> None:
+        nonlocal pages_done
+        await saved(connection_id, **kwargs)  # type: ignore[arg-type]
+        if "cursor" in kwargs and kwargs["cursor"] is not None:
+            pages_done += 1
+            if pages_done == 1:  # after the first page: three points a unit
+                await EarningRule.filter(store_id=store.store.id).update(
+                    points_per_unit=Decimal(3)
+                )
+
+    monkeypatch.setattr(connections, "save_checkpoint", checkpoint)
+    async with fake.http() as http:
+        await sync.backfill(connection, fake.admin(http), page_size=10)
+    # The pages follow the shop's update order.
+    pages = [
+        {str(o.id) for o in fake.by_update()[:10]},
+        {str(o.id) for o in fake.by_update()[10:20]},
+    ]
+    rates = {
+        order.order_ref: order.points_earned / (order.eligible_minor / 100)
+        for order in await Order.filter(paid_at__isnull=False)
+        if order.eligible_minor >= 1_000  # rounding is small beside 10 units
+    }
+    on_page = [[rate for ref, rate in rates.items() if ref in page] for page in pages]
+    assert on_page[0] and on_page[1], "both pages hold paid orders"
+    assert all(rate < 1.5 for rate in on_page[0])
+    assert all(rate > 2.5 for rate in on_page[1])
