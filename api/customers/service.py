@@ -5,9 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from api.core import sql
 from api.core.clock import utc_now
@@ -203,23 +201,22 @@ async def create(
 async def _create(
     store: Store, platform: Platform, external_id: str, values: dict[str, object]
 ) -> Customer | None:
-    try:
-        async with in_transaction():  # a savepoint: a lost race rolls back only this
-            birthday_md = rules.month_day(values.get("birthday"))
-            customer = await Customer.create(
-                store=store,
-                birthday_md=birthday_md,
-                **values,  # type: ignore[arg-type]
-            )
-            await CustomerIdentity.create(
-                store=store,
-                customer=customer,
-                platform=platform,
-                external_id=external_id,
-            )
-    except IntegrityError:  # the identity is known: a concurrent first call won
-        return None
-    return customer
+    # No savepoint (two round trips): the identity is inserted unless it is
+    # known, and on that rare conflict the customer row, new and shared with
+    # no one, is deleted again.
+    birthday_md = rules.month_day(values.get("birthday"))
+    customer = await Customer.create(
+        store=store,
+        birthday_md=birthday_md,
+        **values,  # type: ignore[arg-type]
+    )
+    identity = CustomerIdentity(
+        store=store, customer=customer, platform=platform, external_id=external_id
+    )
+    if await sql.insert_unless_exists(identity):
+        return customer
+    await customer.delete()  # the identity is known: a concurrent first call won
+    return None
 
 
 async def update(
