@@ -11,14 +11,7 @@ them) and row locks (`locking`) are left out, as tortoise does.
 """
 
 import re
-from collections.abc import (
-    Awaitable,
-    Callable,
-    Collection,
-    Generator,
-    Mapping,
-    Sequence,
-)
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -85,7 +78,7 @@ def columns(
     model: type[Model],
     table_alias: str,
     prefix: str = "",
-    fields: Collection[str] | None = None,
+    fields: tuple[str, ...] | None = None,
 ) -> str:
     """The model's columns for a SELECT list, each named `prefix + column`;
     only those of `fields` (field names) when given."""
@@ -98,7 +91,7 @@ def columns(
 
 
 def _columns_of(
-    model: type[Model], fields: Collection[str] | None
+    model: type[Model], fields: tuple[str, ...] | None
 ) -> frozenset[str] | None:
     if fields is None:
         return None

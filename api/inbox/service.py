@@ -235,8 +235,9 @@ async def _claim(
 ) -> WebhookDelivery | None:
     """The delivery, locked and marked processed (undone with the transaction
     if processing fails), unless done already. Deliveries processed after
-    the answer, and redrives, run this: one hand-written statement, where a concurrent claim waits for this
-    transaction and then finds the delivery done. A delivery the caller holds
+    the answer, and redrives, run this: one hand-written statement, where a
+    concurrent claim waits for this transaction and then finds the delivery
+    done. A delivery the caller holds
     (`stored`) is not read back."""
     now = utc_now()
     mark = "processed_at = $2, attempts = attempts + 1, last_error = NULL"

@@ -50,11 +50,7 @@ async def of(store: Store, *, read_at: int | None = None) -> Programme:
     webhook): a programme kept at that version is served without reading the
     version again. A change committed by others since is one the caller
     could have missed by running a moment earlier."""
-    if read_at is not None:
-        cached = _latest.get(store.id)
-        if cached is not None and cached[0] == read_at:
-            return cached[1]
-    version = await versions.of_store(store.id)
+    version = read_at if read_at is not None else await versions.of_store(store.id)
     if version is not None:
         cached = _latest.get(store.id)
         if cached is not None and cached[0] == version:
