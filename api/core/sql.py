@@ -314,44 +314,64 @@ async def write(*writes: Write) -> None:
     the CPU of the statement itself."""
     client = _client()
     if client.capabilities.dialect == "postgres" and len(writes) > 1:
-        parts: list[str] = []
-        args: list[Any] = []
-        for each in writes:
-            parts.append(_renumbered(each.sql, len(args)))
-            args.extend(each.args)
-        *first, last = parts
-        clauses = ", ".join(f"w{n} AS ({part})" for n, part in enumerate(first))
-        await client.execute_query(f"WITH {clauses} {last}", args)
+        query, args = _combined(writes)
+        await client.execute_query(query, args)
     else:
         postgres = client.capabilities.dialect == "postgres"
         for each in writes:
             query = each.sql if postgres else _for_sqlite(each.sql)
             await client.execute_query(query, list(each.args))
+    _saved(writes)
+
+
+def _combined(writes: Sequence[Write]) -> tuple[str, list[Any]]:
+    """One statement: all but the last write in WITH clauses, then the last."""
+    parts: list[str] = []
+    args: list[Any] = []
+    for each in writes:
+        parts.append(_renumbered(each.sql, len(args)))
+        args.extend(each.args)
+    *first, last = parts
+    if not first:
+        return last, args
+    clauses = ", ".join(f"w{n} AS ({part})" for n, part in enumerate(first))
+    return f"WITH {clauses} {last}", args
+
+
+def _saved(writes: Sequence[Write]) -> None:
     for each in writes:
         if each.inserts is not None:
             each.inserts._saved_in_db = True
 
 
 async def insert_unless_exists(
-    instance: Model, converted: Mapping[str, Any] | None = None
+    instance: Model,
+    converted: Mapping[str, Any] | None = None,
+    *,
+    first: Sequence[Write] = (),
 ) -> bool:
     """Insert a new model instance unless its row would break a unique key;
     True when it was inserted. One statement (`INSERT ... ON CONFLICT DO
     NOTHING`) where `create` in a savepoint, with the IntegrityError caught,
     took three round trips. Like any INSERT on PostgreSQL, it waits for a
-    concurrent insert of the same key to commit or roll back before deciding."""
+    concurrent insert of the same key to commit or roll back before deciding.
+    `first`: writes run before it, whatever it decides (in the same statement
+    on PostgreSQL, as `write` runs them)."""
     client = _client()
     statement = insert(instance, converted)
-    query = f"{statement.sql} ON CONFLICT DO NOTHING"
     if client.capabilities.dialect == "postgres":
+        query, args = _combined([*first, statement])
         # asyncpg's status "INSERT 0 n" is misread by tortoise's execute_query.
         inserted = await client.execute_insert(
-            f"{query} RETURNING 1", list(statement.args)
+            f"{query} ON CONFLICT DO NOTHING RETURNING 1", args
         )
     else:
+        await write(*first)
         inserted, _ = await client.execute_query(
-            _for_sqlite(query), list(statement.args)
+            _for_sqlite(f"{statement.sql} ON CONFLICT DO NOTHING"),
+            list(statement.args),
         )
+    _saved(first)
     instance._saved_in_db = bool(inserted)
     return instance._saved_in_db
 

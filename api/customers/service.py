@@ -201,19 +201,19 @@ async def create(
 async def _create(
     store: Store, platform: Platform, external_id: str, values: dict[str, object]
 ) -> Customer | None:
-    # No savepoint (two round trips): the identity is inserted unless it is
-    # known, and on that rare conflict the customer row, new and shared with
-    # no one, is deleted again.
+    # One statement, no savepoint (two round trips): the customer, then its
+    # identity unless that is known; on that rare conflict the customer row,
+    # new and shared with no one, is deleted again.
     birthday_md = rules.month_day(values.get("birthday"))
-    customer = await Customer.create(
+    customer = Customer(
         store=store,
         birthday_md=birthday_md,
-        **values,  # type: ignore[arg-type]
+        **values,
     )
-    identity = CustomerIdentity(
-        store=store, customer=customer, platform=platform, external_id=external_id
+    identity = CustomerIdentity(  # by id: the customer is not saved yet
+        store=store, customer_id=customer.id, platform=platform, external_id=external_id
     )
-    if await sql.insert_unless_exists(identity):
+    if await sql.insert_unless_exists(identity, first=[sql.insert(customer)]):
         return customer
     await customer.delete()  # the identity is known: a concurrent first call won
     return None
