@@ -94,6 +94,7 @@ async def run(platform: PlatformName, orders: int, base_url: str) -> dict[str, A
             # The Shopify client fits ~10 orders a page under Shopify's cost cap.
             per_page = 10 if platform is PlatformName.SHOPIFY else 100
             started = time.perf_counter()
+            cpu_started = time.process_time()
             async with httpx.AsyncClient(
                 transport=fake_api.Forward(server.port)
             ) as http:
@@ -109,6 +110,7 @@ async def run(platform: PlatformName, orders: int, base_url: str) -> dict[str, A
                 assert resumed is not None
                 second = await sync.backfill(resumed, source)
             elapsed = time.perf_counter() - started
+            ladder_cpu = time.process_time() - cpu_started
             fake_cpu = server.cpu_seconds()
         finally:
             server.stop()
@@ -123,6 +125,9 @@ async def run(platform: PlatformName, orders: int, base_url: str) -> dict[str, A
             "errors": first.errors + second.errors,
             "seconds": round(elapsed, 2),
             "orders_per_second": round(orders / elapsed, 1),
+            # This process: the platform client and the ingest (PostgreSQL
+            # and the fake API run in their own processes).
+            "ladder_cpu_ms_per_order": round(1000 * ladder_cpu / orders, 2),
             "fake_api": "own process",
             "fake_api_cpu_seconds": round(fake_cpu, 2),
         }

@@ -1201,7 +1201,9 @@ class FakeShopifyAdmin:
         self.discounts: dict[str, FakeDiscount] = {}
         self.webhooks: list[FakeWebhook] = []
         self._documents: dict[str, DocumentNode | list[GraphQLError]] = {}
-        self._sorted: dict[tuple[str, bool], list[FakeOrder]] = {}
+        self._sorted: dict[
+            tuple[str, bool], tuple[list[FakeOrder], list[tuple[Any, int]]]
+        ] = {}
         self._by_gid: dict[str, FakeOrder] = {}
         self._refunds: dict[str, tuple[FakeOrder, FakeRefund]] = {}
         self._reindex()
@@ -1548,14 +1550,24 @@ class FakeShopifyAdmin:
         self._sorted.clear()
 
     def _ordered(self, sort_key: str, reverse: bool) -> list[FakeOrder]:
+        return self._ordered_with_marks(sort_key, reverse)[0]
+
+    def _ordered_with_marks(
+        self, sort_key: str, reverse: bool
+    ) -> tuple[list[FakeOrder], list[tuple[Any, int]]]:
+        """The orders in this order, each with the (value, id) its cursor
+        holds: computed once per ordering, not for every order on every page
+        (a 5,000-order backfill asks for 500 pages)."""
         key = (sort_key, reverse)
         if key not in self._sorted:
             value = _SORT_KEYS.get(sort_key)
             if value is None:
                 raise GraphQLError(f"fake Shopify: sortKey {sort_key} not supported")
-            self._sorted[key] = sorted(
+            ordered = sorted(
                 self.orders, key=lambda o: (value(o), o.id), reverse=reverse
             )
+            marks = [(_sortable(value(o)), o.id) for o in ordered]
+            self._sorted[key] = (ordered, marks)
         return self._sorted[key]
 
     def _orders(
@@ -1573,19 +1585,17 @@ class FakeShopifyAdmin:
         self.page_sizes.append(size)
         matches = _search(query)
         value = _SORT_KEYS.get(sortKey)
-        ordered = self._ordered(sortKey, reverse)
+        ordered, marks = self._ordered_with_marks(sortKey, reverse)
         if after:
             position = _decode(after)
-            mark = (position.get("last_value"), position.get("last_id"))
-            if value is None or mark[1] is None:
+            there = (position.get("last_value"), position.get("last_id"))
+            if value is None or there[1] is None:
                 raise GraphQLError("Invalid cursor for current pagination")
-
-            def beyond(order: FakeOrder) -> bool:
-                here = (_sortable(value(order)), order.id)
-                there = (mark[0], mark[1])
-                return here < there if reverse else here > there
-
-            candidates: Iterable[FakeOrder] = (o for o in ordered if beyond(o))
+            candidates: Iterable[FakeOrder] = (
+                order
+                for order, here in zip(ordered, marks, strict=True)
+                if (here < there if reverse else here > there)
+            )
         else:
             candidates = ordered
         chunk: list[FakeOrder] = []
