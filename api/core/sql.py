@@ -286,7 +286,9 @@ def insert(instance: Model, converted: Mapping[str, Any] | None = None) -> Write
 
 def update(instance: Model, fields: Sequence[str]) -> Write:
     """The UPDATE of some of a saved instance's fields, converted as
-    tortoise's `save(update_fields=...)` converts them (`auto_now`)."""
+    tortoise's `save(update_fields=...)` converts them (`auto_now`). A field
+    named twice (callers' lists meet) is set once."""
+    fields = tuple(dict.fromkeys(fields))
     meta = instance._meta
     fields_map, projection = meta.fields_map, meta.fields_db_projection
     assignments = ", ".join(

@@ -3,6 +3,7 @@
 from datetime import datetime
 from uuid import UUID
 
+from api.core import sql
 from api.core.clock import utc_now
 from api.customers.models import Customer
 from api.ladder import rules
@@ -10,11 +11,26 @@ from api.ladder.models import StageChange
 from api.program.service import settings as program_settings
 from api.stores.models import Store
 
+# The customer fields a move changes, for callers that save it themselves.
+MOVED_FIELDS = ("stage", "stage_changed_at", "updated_at")
+
 
 async def recompute(
     store: Store, customer: Customer, *, cause: str, now: datetime | None = None
 ) -> StageChange | None:
     """Derive the stage from the customer's facts; record the move if it changed."""
+    change = move(store, customer, cause=cause, now=now)
+    if change is not None:
+        await sql.write(sql.insert(change), sql.update(customer, MOVED_FIELDS))
+    return change
+
+
+def move(
+    store: Store, customer: Customer, *, cause: str, now: datetime | None = None
+) -> StageChange | None:
+    """`recompute` without the writing: the customer's new stage set in memory
+    and its record, unsaved, for a caller that writes them with its own
+    changes (`sql.insert` it, save `MOVED_FIELDS`)."""
     stage = rules.stage_for(
         rules.Facts(
             enrolled=customer.enrolled,
@@ -26,7 +42,7 @@ async def recompute(
     )
     if stage == customer.stage:
         return None
-    change = await StageChange.create(
+    change = StageChange(
         store_id=store.id,
         customer_id=customer.id,
         from_stage=customer.stage,
@@ -35,7 +51,6 @@ async def recompute(
     )
     customer.stage = stage
     customer.stage_changed_at = now or utc_now()
-    await customer.save(update_fields=["stage", "stage_changed_at", "updated_at"])
     return change
 
 

@@ -6,6 +6,7 @@ overdrawing. Invariant after every commit:
     points_balance + points_pending == sum(points of the customer's entries)
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -153,11 +154,13 @@ async def credit(
     hold: bool = True,
     now: datetime | None = None,
     also_save: tuple[str, ...] = (),
+    also_write: Sequence[sql.Write] = (),
 ) -> PointsTransaction:
     """Add points as a new lot: pending for the store's hold, expiring per its rules.
 
     `also_save` names other customer fields the caller changed, written in the
-    same UPDATE as the balances (an order's payment saves one round trip).
+    same UPDATE as the balances; `also_write`, the caller's writes of other
+    rows, made in the same round trip (an order's payment saves two).
     """
     if points <= 0:
         raise ValueError("credit needs positive points")
@@ -206,6 +209,7 @@ async def credit(
         sql.insert(transaction),
         sql.insert(lot),
         sql.update(customer, [*_BALANCES, "lots_due_at", *also_save]),
+        *also_write,
     )
     return transaction
 

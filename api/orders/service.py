@@ -268,29 +268,40 @@ async def _pay(
     counted = ("paid_orders", "last_order_at")
     # Read once: the earning and the tier evaluation below both need it.
     programme = await snapshot.of(store, read_at=programme_version)
-    given = await earning.award(
+    note = f"order {order.name or order.order_ref} paid"
+    # The stage follows the paid orders; it does not depend on the tier.
+    moved = ladder.move(store, customer, cause=note)
+    credits = await earning.plan(
         store,
         customer,
         kind=RuleKind.ORDER_SPEND,
         at=event.occurred_at,
-        source=ledger.Source("order", str(order.id)),
         subject=order.name or order.order_ref,
         # A refund seen before the payment already returned part of it.
         eligible_minor=max(order.eligible_minor - order.refunded_minor, 0),
         currency=order.currency,
-        order_id=order.id,
         programme=programme,
-        also_save=counted,  # one customer UPDATE for the points and the count
     )
-    order.points_earned = sum(t.points for t in given)
+    order.points_earned = sum(c.points for c in credits)
     result.points_earned = order.points_earned
     result.effects.append("paid")
-    if not given:
-        await customer.save(update_fields=[*counted, "updated_at"])
-    await _save(order)  # tier qualification reads paid orders
-    note = f"order {order.name or order.order_ref} paid"
+    # One round trip: the points, the customer's count and stage, the order
+    # and the stage's record.
+    await earning.give(
+        store,
+        customer,
+        credits,
+        at=event.occurred_at,
+        source=ledger.Source("order", str(order.id)),
+        order_id=order.id,
+        also_save=(*counted, *(ladder.MOVED_FIELDS if moved else ())),
+        also_write=(
+            sql.update(order, CHANGING),
+            *([sql.insert(moved)] if moved else []),
+        ),
+    )
+    # Tier qualification reads the paid orders: after the order is saved.
     await tiers.evaluate(store, customer, note=note, store_tiers=list(programme.tiers))
-    await ladder.recompute(store, customer, cause=note)
     return True
 
 
@@ -396,10 +407,13 @@ async def _no_longer_paid(
     store: Store, customer: Customer, order: Order, *, cause: str
 ) -> None:
     customer.paid_orders = max(customer.paid_orders - 1, 0)
-    await customer.save(update_fields=["paid_orders", "updated_at"])
-    await _save(order)
     note = f"order {order.name or order.order_ref} {cause}"
-    await ladder.recompute(store, customer, cause=note)
+    moved = ladder.move(store, customer, cause=note)
+    await sql.write(
+        sql.update(customer, ["paid_orders", *ladder.MOVED_FIELDS]),
+        sql.update(order, CHANGING),
+        *([sql.insert(moved)] if moved else []),
+    )
     await tiers.evaluate(store, customer, note=note)
 
 
