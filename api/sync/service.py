@@ -13,17 +13,33 @@ from tortoise.transactions import in_transaction
 
 from api.connections import service as connections
 from api.connections.models import Connection
-from api.core import sql
+from api.core import sql, statistics
 from api.core.errors import DomainError
+from api.customers.models import Customer, CustomerIdentity
+from api.ladder.models import StageChange
+from api.ledger.models import PointsLot, PointsTransaction
 from api.orders import service as orders
 from api.orders.events import OrderEvent
+from api.orders.models import Order, OrderRefund
 from api.platforms import OrderPage, OrderSource
+from api.tiers.models import TierChange
 from api.versions import service as versions
 
 PAGE_SIZE = 250
 # Shoppers whose orders are ingested at once (PostgreSQL). A backfill is bound
 # by round trips, not CPU: one order at a time left both cores idle.
 CONCURRENT_SHOPPERS = 8
+# The tables a backfill fills: analyzed as they grow (api/core/statistics.py).
+FILLED = (
+    Customer,
+    CustomerIdentity,
+    Order,
+    OrderRefund,
+    PointsLot,
+    PointsTransaction,
+    StageChange,
+    TierChange,
+)
 
 
 @dataclass
@@ -92,6 +108,7 @@ async def backfill(
                 cursor=cursor,
                 synced_until=start if page.has_next else (page.updated_until or start),
             )
+            await statistics.analyze_grown(FILLED)
             if on_page is not None:
                 on_page(report)
             if last:

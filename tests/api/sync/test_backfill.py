@@ -7,6 +7,7 @@ import pytest
 
 from api.connections import service as connections
 from api.connections.models import Connection
+from api.core import statistics
 from api.core.crypto import Vault
 from api.customers.models import Customer
 from api.ledger.models import PointsTransaction
@@ -225,3 +226,39 @@ async def test_a_rule_changed_between_pages_pays_the_next_page(
     assert on_page[0] and on_page[1], "both pages hold paid orders"
     assert all(rate < 1.5 for rate in on_page[0])
     assert all(rate > 2.5 for rate in on_page[1])
+
+
+async def test_the_tables_a_backfill_fills_are_checked_after_every_page(
+    store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The planner statistics keep up with a bulk load (api/core/statistics.py):
+    a backfill asks, after each committed page, whether a table it fills has
+    grown enough to analyze."""
+    checked: list[tuple[str, ...]] = []
+
+    async def analyze_grown(models: list[type]) -> list[str]:
+        checked.append(tuple(sorted(m.__name__ for m in models)))
+        return []
+
+    monkeypatch.setattr(statistics, "analyze_grown", analyze_grown)
+    fake = FakeShopifyAdmin(30)
+    connection = await _connect(store, settings)
+    async with fake.http() as http:
+        report = await sync.backfill(connection, fake.admin(http), page_size=10)
+    assert report.pages == 3
+    assert (
+        checked
+        == [
+            (
+                "Customer",
+                "CustomerIdentity",
+                "Order",
+                "OrderRefund",
+                "PointsLot",
+                "PointsTransaction",
+                "StageChange",
+                "TierChange",
+            )
+        ]
+        * 3
+    )
