@@ -85,9 +85,16 @@ def columns(
     wanted = _columns_of(model, fields)
     return ", ".join(
         f"{table_alias}.{column} AS {prefix}{column}"
-        for column in model._meta.db_fields
+        for column in _db_columns(model)
         if wanted is None or column in wanted
     )
+
+
+def _db_columns(model: type[Model]) -> tuple[str, ...]:
+    # In the model's field order, not `_meta.db_fields` (a set): the same
+    # statement text in every process, as the server's logs and statistics
+    # group it.
+    return tuple(dict.fromkeys(model._meta.fields_db_projection.values()))
 
 
 def _columns_of(
@@ -406,8 +413,8 @@ async def lock_or_insert(instance: M, where: str, *args: Any) -> tuple[M | None,
 
 @cache
 def _lock_or_insert_sql(model: type[Model], where: str, arguments: int) -> str:
-    names = ", ".join(f"found.{column}" for column in model._meta.db_fields)
-    nulls = ", ".join("NULL" for _ in model._meta.db_fields)
+    names = ", ".join(f"found.{column}" for column in _db_columns(model))
+    nulls = ", ".join("NULL" for _ in _db_columns(model))
     inserting, _ = _insert_sql(model)
     return (
         f"WITH found AS (SELECT {columns(model, 't')} FROM {model._meta.db_table} t"  # noqa: S608 - names from the model, conditions from the caller's constants
