@@ -194,6 +194,9 @@ async def evaluate(
     current = next((lv for lv in levels if lv.id == customer.tier_id), None)
     at_review = customer.tier_review_at is not None and customer.tier_review_at <= now
     review_due = review_now or at_review
+    top_rank = max(lv.rank for lv in levels)
+    if not review_due and current is not None and current.rank >= top_rank:
+        return None  # the top tier, no review due: no move is possible, no read
     if at_review and not review_now and customer.tier_review_at is not None:
         # A review judges the closed period that ended at the review date.
         review_at = customer.tier_review_at

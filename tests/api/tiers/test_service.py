@@ -18,6 +18,7 @@ from api.tiers import service as tiers
 from api.tiers.models import Tier, TierChange
 from tests.api.ledger.test_service import assert_ledger_consistent
 from tests.factories.program import ingest, make_spend_rule, make_tier, order_event
+from tests.graphql import count_queries
 
 T0 = datetime(2025, 3, 10, 10, 0, tzinfo=UTC)
 YEAR = timedelta(days=365)
@@ -141,6 +142,24 @@ async def test_refund_does_not_downgrade_before_the_review(store: IssuedKeys) ->
     # then the points go, the tier stays until the review
     customer = await assert_ledger_consistent(customer_id)
     assert (customer.tier_id, customer.points_balance) == (gold.id, 0)
+    assert await _changes(customer_id) == [(None, gold.id, "qualified")]
+
+
+async def test_a_top_tier_customer_is_not_judged_again_before_the_review(
+    store: IssuedKeys,
+) -> None:
+    """Nothing ranks above the top tier and a downgrade waits for the review
+    (tests above judge top-tier customers at it): a Gold customer's next
+    order reads no spend."""
+    s = store.store
+    await make_spend_rule(s)
+    _, _, gold = await _ladder(s)
+    customer_id = await _order(s, "c", "o-1", 60_000, T0)
+    with count_queries() as counter:
+        await _order(s, "c", "o-2", 1_000, T0 + timedelta(days=1))
+    assert not [q for q in counter.statements if "SUM(" in q.upper()]
+    customer = await Customer.get(id=customer_id)
+    assert customer.tier_id == gold.id
     assert await _changes(customer_id) == [(None, gold.id, "qualified")]
 
 
