@@ -29,7 +29,9 @@ PAGE_SIZE = 250
 # Shoppers whose orders are ingested at once (PostgreSQL). A backfill is bound
 # by round trips, not CPU: one order at a time left both cores idle.
 CONCURRENT_SHOPPERS = 8
-# The tables a backfill fills: analyzed as they grow (api/core/statistics.py).
+# The tables a backfill fills: analyzed as they grow (api/core/statistics.py),
+# looked at every so many orders (about a millisecond of the server's time).
+CHECK_STATISTICS_EVERY = statistics.CHANGED_ROWS // 2
 FILLED = (
     Customer,
     CustomerIdentity,
@@ -88,6 +90,7 @@ async def backfill(
     # answer takes longer than ingesting a page, and the two overlap. Pages
     # are still asked for one at a time and in order (cost limits, cursors).
     upcoming = fetch(cursor)
+    checked = 0  # orders seen at the last look at the planner statistics
     try:
         while True:
             page = await upcoming
@@ -108,7 +111,9 @@ async def backfill(
                 cursor=cursor,
                 synced_until=start if page.has_next else (page.updated_until or start),
             )
-            await statistics.analyze_grown(FILLED)
+            if last or report.orders_seen - checked >= CHECK_STATISTICS_EVERY:
+                checked = report.orders_seen
+                await statistics.analyze_grown(FILLED)
             if on_page is not None:
                 on_page(report)
             if last:
