@@ -28,7 +28,8 @@ MAX_ADJUSTMENT = 10_000_000
 # Converts what a hand-written read of a lot's times returns (SQLite: text).
 _DUE = PointsLot._meta.fields_map["available_at"]
 # The customer's points cached from the ledger, written with each entry.
-_BALANCES = ("points_balance", "points_pending", "points_lifetime", "updated_at")
+# The customer's cached balances, saved with every change of them.
+BALANCES = ("points_balance", "points_pending", "points_lifetime", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,7 @@ async def credit(
     await sql.write(
         sql.insert(transaction),
         sql.insert(lot),
-        sql.update(customer, [*_BALANCES, "lots_due_at", *also_save]),
+        sql.update(customer, [*BALANCES, "lots_due_at", *also_save]),
         *also_write,
     )
     return transaction
@@ -252,7 +253,22 @@ async def debit(
     return transaction
 
 
-async def reverse_order(
+@dataclass
+class Reversal:
+    """Points taken back from an order's lots, worked out; `writes` holds the
+    lots and the entry, for the caller to write together with the customer's
+    balances (`BALANCES`) and its own changes, in one round trip."""
+
+    transaction: PointsTransaction | None
+    shortfall: int  # what was already spent
+    writes: list[sql.Write]
+
+    @property
+    def points(self) -> int:
+        return -self.transaction.points if self.transaction else 0
+
+
+async def plan_reversal(
     store: Store,
     customer: Customer,
     *,
@@ -261,8 +277,9 @@ async def reverse_order(
     reason: str,
     source: Source,
     now: datetime | None = None,
-) -> tuple[PointsTransaction | None, int]:
-    """Take back points an order gave; what was already spent is the shortfall."""
+) -> Reversal:
+    """Take back points an order gave (customer locked): the customer's
+    balances and the lots change in memory, nothing is written yet."""
     now = now or utc_now()
     lots = await _open_lots(customer)
     by_id = {lot.id: lot for lot in lots}
@@ -270,7 +287,7 @@ async def reverse_order(
         [_as_rule_lot(lot) for lot in lots], points, order_id=order_id, now=now
     )
     if not taken:
-        return None, shortfall
+        return Reversal(None, shortfall, [])
     from_pending = sum(n for lot_id, n in taken if by_id[lot_id].pending)
     total = sum(n for _, n in taken)
     customer.points_pending -= from_pending
@@ -286,12 +303,9 @@ async def reverse_order(
         source_id=source.id,
         details={"lots": [[str(i), n] for i, n in taken], "shortfall": shortfall},
     )
-    await sql.write(
-        *_take(lots, taken),
-        sql.update(customer, list(_BALANCES)),
-        sql.insert(transaction),
+    return Reversal(
+        transaction, shortfall, [*_take(lots, taken), sql.insert(transaction)]
     )
-    return transaction, shortfall
 
 
 def _take(lots: list[PointsLot], taken: list[tuple[UUID, int]]) -> list[sql.Write]:

@@ -84,13 +84,13 @@ async def ingest(
     if event.kind is OrderEventKind.PAID and order.paid_at is None:
         saved = await _pay(store, customer, order, event, result, programme_version)
     elif event.kind is OrderEventKind.REFUNDED:
-        await _refund(store, customer, order, event, result)
+        saved = await _refund(store, customer, order, event, result)
     elif (
         event.kind is OrderEventKind.CANCELLED
         and order.status is not OrderStatus.CANCELLED
     ):
-        await _cancel(store, customer, order, event, result)
-    if not saved:  # a payment saved the order already, with everything above
+        saved = await _cancel(store, customer, order, event, result)
+    if not saved:  # saved already, with everything above
         await _save(order)
     if event.discount_codes and await rewards.mark_used(
         store, list(event.discount_codes), order_ref=order.order_ref
@@ -311,29 +311,30 @@ async def _refund(
     order: Order,
     event: OrderEvent,
     result: IngestResult,
-) -> None:
+) -> bool:
+    """Apply a refund once per refund reference; True when the order was saved."""
     refund_ref = (event.refund_ref or "").strip()
-    if await OrderRefund.exists(
-        store_id=store.id, order_id=order.id, refund_ref=refund_ref
-    ):
-        return
     refunded = rules.eligible_refund(
         line_refund_minor=event.refunded_minor,
         unallocated_minor=event.unallocated_refund_minor,
         eligible_minor=order.eligible_minor,
         total_minor=order.total_minor,
     )
-    refund = await OrderRefund.create(
+    refund = OrderRefund(
         store_id=store.id,
         order_id=order.id,
         refund_ref=refund_ref,
         refunded_minor=refunded,
     )
+    # Seen before: nothing to do. The order is locked, so a repeat delivered
+    # at the same time waits for this one and finds its refund.
+    if not await sql.insert_unless_exists(refund):
+        return False
     order.refunded_minor = min(order.refunded_minor + refunded, order.eligible_minor)
     result.effects.append("refunded")
     # Unpaid orders earned nothing; cancelled ones gave everything back already.
     if order.paid_at is None or order.status is OrderStatus.CANCELLED:
-        return
+        return False
     fully = order.refunded_minor >= order.eligible_minor
     order.status = OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED
     target = (
@@ -343,18 +344,24 @@ async def _refund(
             order.points_earned, order.eligible_minor, order.refunded_minor
         )
     )
-    reversed_points = await _take_back(
+    uncounted = _uncount(store, customer, order, cause="refunded") if fully else None
+    reversal = await _take_back(
         store,
         customer,
         order,
         target,
         reason=f"Refund on order {order.name or order.order_ref}",
     )
-    refund.points_reversed = reversed_points
-    await refund.save(update_fields=["points_reversed"])
-    result.points_reversed = reversed_points
-    if fully:
-        await _no_longer_paid(store, customer, order, cause="refunded")
+    refund.points_reversed = result.points_reversed = reversal.points
+    await _write_take_back(
+        store,
+        customer,
+        order,
+        reversal,
+        uncounted,
+        sql.update(refund, ["points_reversed"]),
+    )
+    return True
 
 
 async def _cancel(
@@ -363,33 +370,40 @@ async def _cancel(
     order: Order,
     event: OrderEvent,
     result: IngestResult,
-) -> None:
+) -> bool:
+    """Cancel the order; True when it was saved."""
     was_paid = rules.counts_as_paid(order.status)
     order.status = OrderStatus.CANCELLED
     result.effects.append("cancelled")
     if not was_paid:
-        return
-    result.points_reversed = await _take_back(
+        return False
+    # Not when a full refund already uncounted it.
+    uncounted = (
+        _uncount(store, customer, order, cause="cancelled")
+        if order.refunded_minor < order.eligible_minor
+        else None
+    )
+    reversal = await _take_back(
         store,
         customer,
         order,
         order.points_earned,
         reason=f"Order {order.name or order.order_ref} cancelled",
     )
-    if (
-        order.refunded_minor < order.eligible_minor
-    ):  # not already uncounted by a full refund
-        await _no_longer_paid(store, customer, order, cause="cancelled")
+    result.points_reversed = reversal.points
+    await _write_take_back(store, customer, order, reversal, uncounted)
+    return True
 
 
 async def _take_back(
     store: Store, customer: Customer, order: Order, target: int, *, reason: str
-) -> int:
-    """Reverse up to `target` of the order's points in total; records any shortfall."""
+) -> ledger.Reversal:
+    """Reverse up to `target` of the order's points in total, recording any
+    shortfall on the order; written by `_write_take_back`."""
     owed = target - order.points_reversed - order.points_unrecovered
     if owed <= 0:
-        return 0
-    transaction, shortfall = await ledger.reverse_order(
+        return ledger.Reversal(None, 0, [])
+    reversal = await ledger.plan_reversal(
         store,
         customer,
         order_id=order.id,
@@ -397,24 +411,56 @@ async def _take_back(
         reason=reason,
         source=ledger.Source("order", str(order.id)),
     )
-    taken = -transaction.points if transaction else 0
-    order.points_reversed += taken
-    order.points_unrecovered += shortfall
-    return taken
+    order.points_reversed += reversal.points
+    order.points_unrecovered += reversal.shortfall
+    return reversal
 
 
-async def _no_longer_paid(
+@dataclass
+class _Uncounted:
+    """An order that no longer counts as paid: the customer's fields it
+    changed in memory, and the record of a stage move, to write."""
+
+    note: str
+    fields: tuple[str, ...]
+    writes: list[sql.Write]
+
+
+def _uncount(
     store: Store, customer: Customer, order: Order, *, cause: str
-) -> None:
+) -> _Uncounted:
     customer.paid_orders = max(customer.paid_orders - 1, 0)
     note = f"order {order.name or order.order_ref} {cause}"
     moved = ladder.move(store, customer, cause=note)
-    await sql.write(
-        sql.update(customer, ["paid_orders", *ladder.MOVED_FIELDS]),
-        sql.update(order, CHANGING),
-        *([sql.insert(moved)] if moved else []),
+    return _Uncounted(
+        note,
+        ("paid_orders", *ladder.MOVED_FIELDS),
+        [sql.insert(moved)] if moved else [],
     )
-    await tiers.evaluate(store, customer, note=note)
+
+
+async def _write_take_back(
+    store: Store,
+    customer: Customer,
+    order: Order,
+    reversal: ledger.Reversal,
+    uncounted: _Uncounted | None,
+    *also: sql.Write,
+) -> None:
+    """One round trip: the lots and the entry, the customer's balances (and
+    count and stage), the order, the caller's other writes."""
+    await sql.write(
+        *reversal.writes,
+        sql.update(
+            customer, [*ledger.BALANCES, *(uncounted.fields if uncounted else ())]
+        ),
+        sql.update(order, CHANGING),
+        *also,
+        *(uncounted.writes if uncounted else ()),
+    )
+    if uncounted is not None:
+        # Tier qualification reads the paid orders: after the order is saved.
+        await tiers.evaluate(store, customer, note=uncounted.note)
 
 
 def orders_of(store: Store, customer_id: UUID) -> Any:
