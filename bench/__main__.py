@@ -672,7 +672,12 @@ async def scenario_backfill(bench: Bench) -> None:
         PlatformName.SHOPIFY, bench.args.backfill_orders, bench.args.database
     )
     bench.results["backfill"] = result
-    console.print(f"[bold]backfill[/]: {result['orders_per_second']} orders/s")
+    console.print(
+        f"[bold]backfill[/]: {result['orders_per_second']} orders/s, CPU per order:"
+        f" Ladder {result['ladder_cpu_ms_per_order']} ms, PostgreSQL"
+        f" {result['postgres_cpu_ms_per_order']} ms, fake API"
+        f" {round(1000 * result['fake_api_cpu_seconds'] / result['orders'], 2)} ms"
+    )
 
 
 SOAK_CHUNKS = 10

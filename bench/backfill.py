@@ -28,6 +28,7 @@ from tortoise import Tortoise
 
 from api import db
 from api.connections import service as connections
+from api.core import sql
 from api.core.crypto import Vault
 from api.orders.models import Order
 from api.platforms import PlatformName
@@ -93,6 +94,9 @@ async def run(platform: PlatformName, orders: int, base_url: str) -> dict[str, A
         try:
             # The Shopify client fits ~10 orders a page under Shopify's cost cap.
             per_page = 10 if platform is PlatformName.SHOPIFY else 100
+            backend = await sql.fetch_one("SELECT pg_backend_pid() AS pid")
+            assert backend is not None
+            postgres_started = servers.postgres_cpu_seconds(backend["pid"])
             started = time.perf_counter()
             cpu_started = time.process_time()
             async with httpx.AsyncClient(
@@ -111,6 +115,7 @@ async def run(platform: PlatformName, orders: int, base_url: str) -> dict[str, A
                 second = await sync.backfill(resumed, source)
             elapsed = time.perf_counter() - started
             ladder_cpu = time.process_time() - cpu_started
+            postgres_ended = servers.postgres_cpu_seconds(backend["pid"])
             fake_cpu = server.cpu_seconds()
         finally:
             server.stop()
@@ -128,6 +133,11 @@ async def run(platform: PlatformName, orders: int, base_url: str) -> dict[str, A
             # This process: the platform client and the ingest (PostgreSQL
             # and the fake API run in their own processes).
             "ladder_cpu_ms_per_order": round(1000 * ladder_cpu / orders, 2),
+            # Every process of the server (when it runs on this machine),
+            # autovacuum and the analyses included.
+            "postgres_cpu_ms_per_order": None
+            if postgres_started is None or postgres_ended is None
+            else round(1000 * (postgres_ended - postgres_started) / orders, 2),
             "fake_api": "own process",
             "fake_api_cpu_seconds": round(fake_cpu, 2),
         }

@@ -100,3 +100,29 @@ def start(
         time.sleep(0.2)
     server.stop()
     raise RuntimeError(f"{name} did not become ready on port {port}")
+
+
+def _stat_fields(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def postgres_cpu_seconds(backend_pid: int) -> float | None:
+    """CPU used so far by the PostgreSQL server a backend belongs to: its
+    postmaster's exited children (backends that closed) and every process it
+    runs now. None when the server is not on this machine (or not readable)."""
+    try:
+        postmaster = int(_stat_fields(backend_pid)[1])  # the backend's parent
+        fields = _stat_fields(postmaster)
+        total = sum(int(v) for v in fields[13:15])  # cutime, cstime
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                child = _stat_fields(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(child[1]) == postmaster or int(entry.name) == postmaster:
+                total += int(child[11]) + int(child[12])  # utime, stime
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / CLOCK_TICKS
