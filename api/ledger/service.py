@@ -28,7 +28,6 @@ MAX_ADJUSTMENT = 10_000_000
 # Converts what a hand-written read of a lot's times returns (SQLite: text).
 _DUE = PointsLot._meta.fields_map["available_at"]
 # The customer's points cached from the ledger, written with each entry.
-# The customer's cached balances, saved with every change of them.
 BALANCES = ("points_balance", "points_pending", "points_lifetime", "updated_at")
 
 

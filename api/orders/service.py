@@ -336,6 +336,8 @@ async def _refund(
     if order.paid_at is None or order.status is OrderStatus.CANCELLED:
         return False
     fully = order.refunded_minor >= order.eligible_minor
+    # A refund after a full one uncounts nothing: the order stopped counting.
+    uncount = fully and order.status is not OrderStatus.REFUNDED
     order.status = OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED
     target = (
         order.points_earned
@@ -344,7 +346,7 @@ async def _refund(
             order.points_earned, order.eligible_minor, order.refunded_minor
         )
     )
-    uncounted = _uncount(store, customer, order, cause="refunded") if fully else None
+    uncounted = _uncount(store, customer, order, cause="refunded") if uncount else None
     reversal = await _take_back(
         store,
         customer,
@@ -373,16 +375,13 @@ async def _cancel(
 ) -> bool:
     """Cancel the order; True when it was saved."""
     was_paid = rules.counts_as_paid(order.status)
+    # A full refund uncounted it already (and marked it refunded).
+    counted = was_paid and order.status is not OrderStatus.REFUNDED
     order.status = OrderStatus.CANCELLED
     result.effects.append("cancelled")
     if not was_paid:
         return False
-    # Not when a full refund already uncounted it.
-    uncounted = (
-        _uncount(store, customer, order, cause="cancelled")
-        if order.refunded_minor < order.eligible_minor
-        else None
-    )
+    uncounted = _uncount(store, customer, order, cause="cancelled") if counted else None
     reversal = await _take_back(
         store,
         customer,
@@ -448,12 +447,13 @@ async def _write_take_back(
     *also: sql.Write,
 ) -> None:
     """One round trip: the lots and the entry, the customer's balances (and
-    count and stage), the order, the caller's other writes."""
+    count and stage), the order, the caller's other writes. The customer row
+    only when it changed: each write of it moves its cache version."""
+    fields = (*ledger.BALANCES, *(uncounted.fields if uncounted else ()))
+    changed = reversal.transaction is not None or uncounted is not None
     await sql.write(
         *reversal.writes,
-        sql.update(
-            customer, [*ledger.BALANCES, *(uncounted.fields if uncounted else ())]
-        ),
+        *([sql.update(customer, fields)] if changed else []),
         sql.update(order, CHANGING),
         *also,
         *(uncounted.writes if uncounted else ()),

@@ -38,6 +38,7 @@ from tests.factories.program import (
     make_tier,
     order_event,
 )
+from tests.graphql import count_queries
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 PAID = OrderEventKind.PAID
@@ -490,6 +491,47 @@ async def test_cancel_after_a_full_refund_counts_the_order_off_once(
     customer = await assert_ledger_consistent(_customer_id(paid.order))
     assert (customer.points_balance, customer.paid_orders) == (100, 1)
     assert customer.stage is Stage.PURCHASER
+
+
+async def test_a_refund_after_a_full_refund_counts_the_order_off_once(
+    store: IssuedKeys,
+) -> None:
+    # given two paid orders, the second refunded in full
+    s = store.store
+    await make_spend_rule(s)
+    await ingest(s, order_event(ref="o-1", amount=10_000))
+    paid = await ingest(s, order_event(ref="o-2", amount=10_000))
+    await ingest(s, order_event(REFUNDED, ref="o-2", refund_ref="r-1", refunded=10_000))
+
+    # when the platform reports another refund of it (shipping, a correction)
+    with count_queries() as counter:
+        late = await ingest(
+            s, order_event(REFUNDED, ref="o-2", refund_ref="r-2", refunded=500)
+        )
+
+    # then it is recorded, but the order stopped counting once, and the
+    # customer's row is not written (its cached answers stay valid)
+    assert (late.effects, late.points_reversed) == (["refunded"], 0)
+    assert not [q for q in counter.statements if 'UPDATE "customers"' in q]
+    customer = await assert_ledger_consistent(_customer_id(paid.order))
+    assert (customer.points_balance, customer.paid_orders) == (100, 1)
+    assert customer.stage is Stage.PURCHASER
+
+
+async def test_cancelling_a_paid_order_with_nothing_eligible_counts_it_off(
+    store: IssuedKeys,
+) -> None:
+    # given a paid order that earned nothing (all of it gift cards, say)
+    s = store.store
+    await make_spend_rule(s)
+    paid = await ingest(s, order_event(amount=0))
+    customer = await assert_ledger_consistent(_customer_id(paid.order))
+    assert customer.paid_orders == 1
+
+    # when it is cancelled, it no longer counts as a paid order
+    await ingest(s, order_event(CANCELLED, amount=0))
+    customer = await assert_ledger_consistent(_customer_id(paid.order))
+    assert (customer.paid_orders, customer.stage) == (0, Stage.PROSPECT)
 
 
 async def test_cancel_before_payment_earns_and_reverses_nothing(
