@@ -675,7 +675,7 @@ async def scenario_backfill(bench: Bench) -> None:
     console.print(
         f"[bold]backfill[/]: {result['orders_per_second']} orders/s, CPU per order:"
         f" Ladder {result['ladder_cpu_ms_per_order']} ms, PostgreSQL"
-        f" {result['postgres_cpu_ms_per_order']} ms, fake API"
+        f" {result['postgres_cpu_ms_per_order'] or 'n/a'} ms, fake API"
         f" {round(1000 * result['fake_api_cpu_seconds'] / result['orders'], 2)} ms"
     )
 

@@ -112,6 +112,11 @@ def postgres_cpu_seconds(backend_pid: int) -> float | None:
     runs now. None when the server is not on this machine (or not readable)."""
     try:
         postmaster = int(_stat_fields(backend_pid)[1])  # the backend's parent
+        # A server elsewhere (another host, a container) has pids that name
+        # other processes here, or none.
+        for pid in (backend_pid, postmaster):
+            if Path(f"/proc/{pid}/comm").read_text().strip() != "postgres":
+                return None
         fields = _stat_fields(postmaster)
         total = sum(int(v) for v in fields[13:15])  # cutime, cstime
         for entry in Path("/proc").iterdir():

@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 
 from api.connections import service as connections
 from api.connections.models import Connection
-from api.core import sql, statistics
+from api.core import sql, table_statistics
 from api.core.errors import DomainError
 from api.customers.models import Customer, CustomerIdentity
 from api.ladder.models import StageChange
@@ -29,9 +29,9 @@ PAGE_SIZE = 250
 # Shoppers whose orders are ingested at once (PostgreSQL). A backfill is bound
 # by round trips, not CPU: one order at a time left both cores idle.
 CONCURRENT_SHOPPERS = 8
-# The tables a backfill fills: analyzed as they grow (api/core/statistics.py),
+# The tables a backfill fills: analyzed as they grow (api/core/table_statistics.py),
 # looked at every so many orders (about a millisecond of the server's time).
-CHECK_STATISTICS_EVERY = statistics.CHANGED_ROWS // 2
+CHECK_STATISTICS_EVERY = table_statistics.CHANGED_ROWS // 2
 FILLED = (
     Customer,
     CustomerIdentity,
@@ -113,7 +113,7 @@ async def backfill(
             )
             if last or report.orders_seen - checked >= CHECK_STATISTICS_EVERY:
                 checked = report.orders_seen
-                await statistics.analyze_grown(FILLED)
+                await table_statistics.analyze_grown(FILLED)
             if on_page is not None:
                 on_page(report)
             if last:

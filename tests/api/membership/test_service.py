@@ -320,3 +320,28 @@ async def test_lifetime_cap_is_never_exceeded(store: IssuedKeys) -> None:
 
     assert paid == [40, 40, 20, 0]
     assert (await assert_ledger_consistent(customer.id)).points_lifetime == 100
+
+
+async def test_once_only_credits_carry_no_other_writes(store: IssuedKeys) -> None:
+    """A once-only credit paid out before is skipped: writes riding on it
+    would be skipped with it, so `give` refuses them."""
+    s = store.store
+    await make_action_rule(s, RuleKind.ENROLLMENT, 50)
+    customer = await make_customer(s)
+    async with in_transaction():
+        locked = await ledger.lock_customer(s, customer.id)
+        now = datetime.now(UTC)
+        credits = await earning.plan(
+            s, locked, kind=RuleKind.ENROLLMENT, at=now, once_key="enrollment:x"
+        )
+        assert credits
+        with pytest.raises(ValueError, match="once-only"):
+            await earning.give(
+                s,
+                locked,
+                credits,
+                at=now,
+                source=ledger.Source("action", "enrollment"),
+                also_save=("enrolled",),
+            )
+    assert await PointsTransaction.filter(customer_id=customer.id).count() == 0

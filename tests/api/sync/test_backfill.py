@@ -7,7 +7,7 @@ import pytest
 
 from api.connections import service as connections
 from api.connections.models import Connection
-from api.core import statistics
+from api.core import table_statistics
 from api.core.crypto import Vault
 from api.customers.models import Customer
 from api.ledger.models import PointsTransaction
@@ -231,7 +231,7 @@ async def test_a_rule_changed_between_pages_pays_the_next_page(
 async def test_the_tables_a_backfill_fills_are_checked_as_it_goes(
     store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The planner statistics keep up with a bulk load (api/core/statistics.py):
+    """The planner statistics keep up with a bulk load (api/core/table_statistics.py):
     a backfill asks, after a committed page, whether a table it fills has
     grown enough to analyze, once so many orders went by since it last asked,
     and at the end of the run."""
@@ -241,7 +241,7 @@ async def test_the_tables_a_backfill_fills_are_checked_as_it_goes(
         checked.append(tuple(sorted(m.__name__ for m in models)))
         return []
 
-    monkeypatch.setattr(statistics, "analyze_grown", analyze_grown)
+    monkeypatch.setattr(table_statistics, "analyze_grown", analyze_grown)
     monkeypatch.setattr(sync, "CHECK_STATISTICS_EVERY", 20)
     fake = FakeShopifyAdmin(30)
     connection = await _connect(store, settings)
