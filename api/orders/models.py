@@ -80,3 +80,21 @@ class OrderRefund(Model):
     class Meta:
         table = "order_refunds"
         unique_together = (("store_id", "order_id", "refund_ref"),)
+
+
+# What an event can change on a stored order; its identity, customer,
+# currency and placing time never change.
+CHANGING = (
+    "status",
+    "name",
+    "eligible_minor",
+    "refunded_minor",
+    "total_minor",
+    "points_earned",
+    "points_reversed",
+    "points_unrecovered",
+    "discount_codes",
+    "paid_at",
+    "snapshot_at",
+    "updated_at",
+)

@@ -16,12 +16,11 @@ from api.customers.models import Customer, Platform
 from api.customers.rules import CustomerChanges
 from api.earning import service as earning
 from api.ladder import service as ladder
-from api.ledger import rules as ledger_rules
 from api.ledger import service as ledger
-from api.orders import rules
+from api.orders import reversals, rules
 from api.orders.errors import OrderError, OrderErrorCode
 from api.orders.events import OrderEvent, OrderEventKind
-from api.orders.models import Order, OrderRefund, OrderStatus
+from api.orders.models import CHANGING, Order, OrderStatus
 from api.program import snapshot
 from api.program.rules import RuleKind
 from api.rewards import service as rewards
@@ -84,12 +83,14 @@ async def ingest(
     if event.kind is OrderEventKind.PAID and order.paid_at is None:
         saved = await _pay(store, customer, order, event, result, programme_version)
     elif event.kind is OrderEventKind.REFUNDED:
-        saved = await _refund(store, customer, order, event, result)
+        saved = _took_back(
+            result, await reversals.refund(store, customer, order, event)
+        )
     elif (
         event.kind is OrderEventKind.CANCELLED
         and order.status is not OrderStatus.CANCELLED
     ):
-        saved = await _cancel(store, customer, order, event, result)
+        saved = _took_back(result, await reversals.cancel(store, customer, order))
     if not saved:  # saved already, with everything above
         await _save(order)
     if event.discount_codes and await rewards.mark_used(
@@ -97,6 +98,12 @@ async def ingest(
     ):
         result.effects.append("reward codes used")
     return result
+
+
+def _took_back(result: IngestResult, done: reversals.Reversed) -> bool:
+    result.effects.extend(done.effects)
+    result.points_reversed = done.points_reversed
+    return done.saved
 
 
 async def _customer_for(store: Store, event: OrderEvent) -> Customer:
@@ -196,24 +203,6 @@ async def _locked_order(
     return winner, False
 
 
-# What an event can change on a stored order; its identity, customer,
-# currency and placing time never change.
-CHANGING = (
-    "status",
-    "name",
-    "eligible_minor",
-    "refunded_minor",
-    "total_minor",
-    "points_earned",
-    "points_reversed",
-    "points_unrecovered",
-    "discount_codes",
-    "paid_at",
-    "snapshot_at",
-    "updated_at",
-)
-
-
 async def _save(order: Order) -> None:
     # Every order event runs this: hand-written, and only what can change.
     await sql.write(sql.update(order, CHANGING))
@@ -303,164 +292,6 @@ async def _pay(
     # Tier qualification reads the paid orders: after the order is saved.
     await tiers.evaluate(store, customer, note=note, store_tiers=list(programme.tiers))
     return True
-
-
-async def _refund(
-    store: Store,
-    customer: Customer,
-    order: Order,
-    event: OrderEvent,
-    result: IngestResult,
-) -> bool:
-    """Apply a refund once per refund reference; True when the order was saved."""
-    refund_ref = (event.refund_ref or "").strip()
-    refunded = rules.eligible_refund(
-        line_refund_minor=event.refunded_minor,
-        unallocated_minor=event.unallocated_refund_minor,
-        eligible_minor=order.eligible_minor,
-        total_minor=order.total_minor,
-    )
-    refund = OrderRefund(
-        store_id=store.id,
-        order_id=order.id,
-        refund_ref=refund_ref,
-        refunded_minor=refunded,
-    )
-    # Seen before: nothing to do. The order is locked, so a repeat delivered
-    # at the same time waits for this one and finds its refund.
-    if not await sql.insert_unless_exists(refund):
-        return False
-    order.refunded_minor = min(order.refunded_minor + refunded, order.eligible_minor)
-    result.effects.append("refunded")
-    # Unpaid orders earned nothing; cancelled ones gave everything back already.
-    if order.paid_at is None or order.status is OrderStatus.CANCELLED:
-        return False
-    fully = order.refunded_minor >= order.eligible_minor
-    # A refund after a full one uncounts nothing: the order stopped counting.
-    uncount = fully and order.status is not OrderStatus.REFUNDED
-    order.status = OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED
-    target = (
-        order.points_earned
-        if fully
-        else ledger_rules.reversal_target(
-            order.points_earned, order.eligible_minor, order.refunded_minor
-        )
-    )
-    uncounted = _uncount(store, customer, order, cause="refunded") if uncount else None
-    reversal = await _take_back(
-        store,
-        customer,
-        order,
-        target,
-        reason=f"Refund on order {order.name or order.order_ref}",
-    )
-    refund.points_reversed = result.points_reversed = reversal.points
-    await _write_take_back(
-        store,
-        customer,
-        order,
-        reversal,
-        uncounted,
-        sql.update(refund, ["points_reversed"]),
-    )
-    return True
-
-
-async def _cancel(
-    store: Store,
-    customer: Customer,
-    order: Order,
-    event: OrderEvent,
-    result: IngestResult,
-) -> bool:
-    """Cancel the order; True when it was saved."""
-    was_paid = rules.counts_as_paid(order.status)
-    # A full refund uncounted it already (and marked it refunded).
-    counted = was_paid and order.status is not OrderStatus.REFUNDED
-    order.status = OrderStatus.CANCELLED
-    result.effects.append("cancelled")
-    if not was_paid:
-        return False
-    uncounted = _uncount(store, customer, order, cause="cancelled") if counted else None
-    reversal = await _take_back(
-        store,
-        customer,
-        order,
-        order.points_earned,
-        reason=f"Order {order.name or order.order_ref} cancelled",
-    )
-    result.points_reversed = reversal.points
-    await _write_take_back(store, customer, order, reversal, uncounted)
-    return True
-
-
-async def _take_back(
-    store: Store, customer: Customer, order: Order, target: int, *, reason: str
-) -> ledger.Reversal:
-    """Reverse up to `target` of the order's points in total, recording any
-    shortfall on the order; written by `_write_take_back`."""
-    owed = target - order.points_reversed - order.points_unrecovered
-    if owed <= 0:
-        return ledger.Reversal(None, 0, [])
-    reversal = await ledger.plan_reversal(
-        store,
-        customer,
-        order_id=order.id,
-        points=owed,
-        reason=reason,
-        source=ledger.Source("order", str(order.id)),
-    )
-    order.points_reversed += reversal.points
-    order.points_unrecovered += reversal.shortfall
-    return reversal
-
-
-@dataclass
-class _Uncounted:
-    """An order that no longer counts as paid: the customer's fields it
-    changed in memory, and the record of a stage move, to write."""
-
-    note: str
-    fields: tuple[str, ...]
-    writes: list[sql.Write]
-
-
-def _uncount(
-    store: Store, customer: Customer, order: Order, *, cause: str
-) -> _Uncounted:
-    customer.paid_orders = max(customer.paid_orders - 1, 0)
-    note = f"order {order.name or order.order_ref} {cause}"
-    moved = ladder.move(store, customer, cause=note)
-    return _Uncounted(
-        note,
-        ("paid_orders", *ladder.MOVED_FIELDS),
-        [sql.insert(moved)] if moved else [],
-    )
-
-
-async def _write_take_back(
-    store: Store,
-    customer: Customer,
-    order: Order,
-    reversal: ledger.Reversal,
-    uncounted: _Uncounted | None,
-    *also: sql.Write,
-) -> None:
-    """One round trip: the lots and the entry, the customer's balances (and
-    count and stage), the order, the caller's other writes. The customer row
-    only when it changed: each write of it moves its cache version."""
-    fields = (*ledger.BALANCES, *(uncounted.fields if uncounted else ()))
-    changed = reversal.transaction is not None or uncounted is not None
-    await sql.write(
-        *reversal.writes,
-        *([sql.update(customer, fields)] if changed else []),
-        sql.update(order, CHANGING),
-        *also,
-        *(uncounted.writes if uncounted else ()),
-    )
-    if uncounted is not None:
-        # Tier qualification reads the paid orders: after the order is saved.
-        await tiers.evaluate(store, customer, note=uncounted.note)
 
 
 def orders_of(store: Store, customer_id: UUID) -> Any:
