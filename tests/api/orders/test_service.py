@@ -476,31 +476,39 @@ async def test_cancel_after_a_partial_refund_takes_back_the_rest(
     assert (customer.points_balance, customer.paid_orders) == (0, 0)
 
 
-async def test_cancel_after_a_full_refund_counts_the_order_off_once(
-    store: IssuedKeys,
-) -> None:
-    s = store.store
-    await make_spend_rule(s)
-    await ingest(s, order_event(ref="o-1", amount=10_000))
-    paid = await ingest(s, order_event(ref="o-2", amount=10_000))
-    await ingest(s, order_event(REFUNDED, ref="o-2", refund_ref="r", refunded=10_000))
-    cancel = await ingest(s, order_event(CANCELLED, ref="o-2", amount=10_000))
+async def _second_of_two_refunded_in_full(store: Store) -> IngestResult:
+    """Two paid orders of one buyer (100 points each), the second refunded
+    in full: the second's payment."""
+    await make_spend_rule(store)
+    await ingest(store, order_event(ref="o-1", amount=10_000))
+    paid = await ingest(store, order_event(ref="o-2", amount=10_000))
+    await ingest(
+        store, order_event(REFUNDED, ref="o-2", refund_ref="r-1", refunded=10_000)
+    )
+    return paid
 
-    assert cancel.points_reversed == 0
+
+async def _counts_the_first_order_only(paid: IngestResult) -> None:
     customer = await assert_ledger_consistent(_customer_id(paid.order))
     assert (customer.points_balance, customer.paid_orders) == (100, 1)
     assert customer.stage is Stage.PURCHASER
 
 
+async def test_cancel_after_a_full_refund_counts_the_order_off_once(
+    store: IssuedKeys,
+) -> None:
+    paid = await _second_of_two_refunded_in_full(store.store)
+    cancel = await ingest(store.store, order_event(CANCELLED, ref="o-2", amount=10_000))
+
+    assert cancel.points_reversed == 0
+    await _counts_the_first_order_only(paid)
+
+
 async def test_a_refund_after_a_full_refund_counts_the_order_off_once(
     store: IssuedKeys,
 ) -> None:
-    # given two paid orders, the second refunded in full
     s = store.store
-    await make_spend_rule(s)
-    await ingest(s, order_event(ref="o-1", amount=10_000))
-    paid = await ingest(s, order_event(ref="o-2", amount=10_000))
-    await ingest(s, order_event(REFUNDED, ref="o-2", refund_ref="r-1", refunded=10_000))
+    paid = await _second_of_two_refunded_in_full(s)
 
     # when the platform reports another refund of it (shipping, a correction)
     with count_queries() as counter:
@@ -512,9 +520,7 @@ async def test_a_refund_after_a_full_refund_counts_the_order_off_once(
     # customer's row is not written (its cached answers stay valid)
     assert (late.effects, late.points_reversed) == (["refunded"], 0)
     assert not [q for q in counter.statements if 'UPDATE "customers"' in q]
-    customer = await assert_ledger_consistent(_customer_id(paid.order))
-    assert (customer.points_balance, customer.paid_orders) == (100, 1)
-    assert customer.stage is Stage.PURCHASER
+    await _counts_the_first_order_only(paid)
 
 
 async def test_cancelling_a_paid_order_with_nothing_eligible_counts_it_off(
