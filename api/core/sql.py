@@ -322,14 +322,11 @@ async def write(*writes: Write) -> None:
     separate statements. Tortoise's `create` and `save` cost about four times
     the CPU of the statement itself."""
     client = _client()
-    if client.capabilities.dialect == "postgres" and len(writes) > 1:
-        query, args = _combined(writes)
-        await client.execute_query(query, args)
-    else:
-        postgres = client.capabilities.dialect == "postgres"
+    if client.capabilities.dialect != "postgres":
         for each in writes:
-            query = each.sql if postgres else _for_sqlite(each.sql)
-            await client.execute_query(query, list(each.args))
+            await client.execute_query(_for_sqlite(each.sql), list(each.args))
+    elif writes:
+        await client.execute_query(*_combined(writes))
     _saved(writes)
 
 

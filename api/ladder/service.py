@@ -1,5 +1,6 @@
 """Keeps each customer's rung on the loyalty ladder, with every move recorded."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -11,26 +12,41 @@ from api.ladder.models import StageChange
 from api.program.service import settings as program_settings
 from api.stores.models import Store
 
-# The customer fields a move changes, for callers that save it themselves.
+# The customer fields a move changes.
 MOVED_FIELDS = ("stage", "stage_changed_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class Move:
+    """A stage move worked out and set on the customer in memory, unsaved:
+    `fields` go into the caller's UPDATE of the customer, `writes` with it."""
+
+    change: StageChange | None  # None: the stage stays
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return MOVED_FIELDS if self.change else ()
+
+    @property
+    def writes(self) -> list[sql.Write]:
+        return [sql.insert(self.change)] if self.change else []
 
 
 async def recompute(
     store: Store, customer: Customer, *, cause: str, now: datetime | None = None
 ) -> StageChange | None:
     """Derive the stage from the customer's facts; record the move if it changed."""
-    change = move(store, customer, cause=cause, now=now)
-    if change is not None:
-        await sql.write(sql.insert(change), sql.update(customer, MOVED_FIELDS))
-    return change
+    moved = move(store, customer, cause=cause, now=now)
+    if moved.change is not None:
+        await sql.write(*moved.writes, sql.update(customer, moved.fields))
+    return moved.change
 
 
 def move(
     store: Store, customer: Customer, *, cause: str, now: datetime | None = None
-) -> StageChange | None:
-    """`recompute` without the writing: the customer's new stage set in memory
-    and its record, unsaved, for a caller that writes them with its own
-    changes (`sql.insert` it, save `MOVED_FIELDS`)."""
+) -> Move:
+    """`recompute` without the writing, for a caller that writes the move
+    with its own changes."""
     stage = rules.stage_for(
         rules.Facts(
             enrolled=customer.enrolled,
@@ -41,7 +57,7 @@ def move(
         program_settings(store),
     )
     if stage == customer.stage:
-        return None
+        return Move(None)
     change = StageChange(
         store_id=store.id,
         customer_id=customer.id,
@@ -51,7 +67,7 @@ def move(
     )
     customer.stage = stage
     customer.stage_changed_at = now or utc_now()
-    return change
+    return Move(change)
 
 
 async def record_advocacy(

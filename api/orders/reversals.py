@@ -53,8 +53,7 @@ async def refund(
     if order.paid_at is None or order.status is OrderStatus.CANCELLED:
         return Reversed(effects=["refunded"])
     fully = order.refunded_minor >= order.eligible_minor
-    # A refund after a full one uncounts nothing: the order stopped counting.
-    uncount = fully and order.status is not OrderStatus.REFUNDED
+    uncount = fully and rules.in_paid_orders(order.status)
     order.status = OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED
     target = (
         order.points_earned
@@ -86,8 +85,7 @@ async def refund(
 async def cancel(store: Store, customer: Customer, order: Order) -> Reversed:
     """Cancel the order (order and customer locked)."""
     was_paid = rules.counts_as_paid(order.status)
-    # A full refund uncounted it already (and marked it refunded).
-    counted = was_paid and order.status is not OrderStatus.REFUNDED
+    counted = rules.in_paid_orders(order.status)
     order.status = OrderStatus.CANCELLED
     if not was_paid:
         return Reversed(effects=["cancelled"])
@@ -126,12 +124,15 @@ async def _take_back(
 
 @dataclass
 class _Uncounted:
-    """An order that no longer counts as paid: the customer's fields it
-    changed in memory, and the record of a stage move, to write."""
+    """An order that no longer counts as paid: the customer's count and stage
+    changed in memory, to write."""
 
     note: str
-    fields: tuple[str, ...]
-    writes: list[sql.Write]
+    moved: ladder.Move
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return ("paid_orders", *self.moved.fields)
 
 
 def _uncount(
@@ -139,12 +140,7 @@ def _uncount(
 ) -> _Uncounted:
     customer.paid_orders = max(customer.paid_orders - 1, 0)
     note = f"order {order.name or order.order_ref} {cause}"
-    moved = ladder.move(store, customer, cause=note)
-    return _Uncounted(
-        note,
-        ("paid_orders", *ladder.MOVED_FIELDS),
-        [sql.insert(moved)] if moved else [],
-    )
+    return _Uncounted(note, ladder.move(store, customer, cause=note))
 
 
 async def _write_take_back(
@@ -165,7 +161,7 @@ async def _write_take_back(
         *([sql.update(customer, fields)] if changed else []),
         sql.update(order, CHANGING),
         *also,
-        *(uncounted.writes if uncounted else ()),
+        *(uncounted.moved.writes if uncounted else ()),
     )
     if uncounted is not None:
         # Tier qualification reads the paid orders: after the order is saved.

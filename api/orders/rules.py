@@ -97,8 +97,15 @@ def eligible_refund(
 
 
 def counts_as_paid(status: OrderStatus) -> bool:
+    """The order was paid (and earned its points), whatever came after."""
     return status in (
         OrderStatus.PAID,
         OrderStatus.PARTIALLY_REFUNDED,
         OrderStatus.REFUNDED,
     )
+
+
+def in_paid_orders(status: OrderStatus) -> bool:
+    """The order counts in the customer's paid orders: paid, and not yet
+    taken off by a full refund or a cancellation (each takes it off once)."""
+    return status in (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)

@@ -283,11 +283,8 @@ async def _pay(
         at=event.occurred_at,
         source=ledger.Source("order", str(order.id)),
         order_id=order.id,
-        also_save=(*counted, *(ladder.MOVED_FIELDS if moved else ())),
-        also_write=(
-            sql.update(order, CHANGING),
-            *([sql.insert(moved)] if moved else []),
-        ),
+        also_save=(*counted, *moved.fields),
+        also_write=(sql.update(order, CHANGING), *moved.writes),
     )
     # Tier qualification reads the paid orders: after the order is saved.
     await tiers.evaluate(store, customer, note=note, store_tiers=list(programme.tiers))

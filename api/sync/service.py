@@ -30,7 +30,8 @@ PAGE_SIZE = 250
 # by round trips, not CPU: one order at a time left both cores idle.
 CONCURRENT_SHOPPERS = 8
 # The tables a backfill fills: analyzed as they grow (api/core/table_statistics.py),
-# looked at every so many orders (about a millisecond of the server's time).
+# looked at every so many orders rather than after every page (a Shopify page
+# holds ten).
 CHECK_STATISTICS_EVERY = table_statistics.CHANGED_ROWS // 2
 FILLED = (
     Customer,

@@ -215,3 +215,17 @@ def test_is_stale_compares_instants_across_timezones() -> None:
 )
 def test_counts_as_paid(_case: str, status: OrderStatus, expected: bool) -> None:
     assert rules.counts_as_paid(status) is expected
+
+
+@pytest.mark.parametrize(
+    ("_case", "status", "expected"),
+    [
+        ("placed", OrderStatus.PLACED, False),
+        ("paid", OrderStatus.PAID, True),
+        ("partially refunded", OrderStatus.PARTIALLY_REFUNDED, True),
+        ("fully refunded: taken off already", OrderStatus.REFUNDED, False),
+        ("cancelled", OrderStatus.CANCELLED, False),
+    ],
+)
+def test_in_paid_orders(_case: str, status: OrderStatus, expected: bool) -> None:
+    assert rules.in_paid_orders(status) is expected
