@@ -4,6 +4,7 @@ interrupted halfway and resumed; each order must be ingested exactly once.
     .venv/bin/python -m bench.backfill --platform shopify --orders 5000
     .venv/bin/python -m bench.backfill --platform woocommerce --orders 5000
     .venv/bin/python -m bench.backfill --orders 500 --statements
+    .venv/bin/python -m bench.backfill --without-statistics   # what they buy
 
 Creates and drops its own database next to --database. The fake API answers
 over HTTP from its own process (bench/fake_api.py), as a real platform would,
@@ -29,7 +30,7 @@ from tortoise import Tortoise
 
 from api import db
 from api.connections import service as connections
-from api.core import sql
+from api.core import sql, table_statistics
 from api.core.crypto import Vault
 from api.orders.models import Order
 from api.platforms import PlatformName
@@ -153,11 +154,22 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=5000)
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/test")
     parser.add_argument(
+        "--without-statistics",
+        action="store_true",
+        help="skip the planner statistics a backfill keeps (to see what they buy)",
+    )
+    parser.add_argument(
         "--statements",
         action="store_true",
         help="count the SQL statements per order event (logging them costs time)",
     )
     args = parser.parse_args()
+    if args.without_statistics:
+
+        async def skipped(*_: object, **__: object) -> list[str]:
+            return []
+
+        table_statistics.analyze_grown = skipped
     work = run(PlatformName(args.platform), args.orders, args.database)
     if not args.statements:
         print(json.dumps(asyncio.run(work), indent=2))

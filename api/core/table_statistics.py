@@ -4,8 +4,8 @@ Autovacuum analyzes a table about a minute after enough of it changed. A
 backfill into a new database outruns it: without statistics the planner took
 the orders index on (store_id, paid_at) for an order's lookup by its platform
 reference and scanned every order of the store, so each event cost more than
-the last (about 1 ms of server CPU per lookup at 5,000 orders instead of a
-quarter of that). PostgreSQL's advice for bulk loads is to ANALYZE after them
+the last (`python -m bench.backfill --without-statistics` shows the server's
+CPU per order without this). PostgreSQL's advice for bulk loads is to ANALYZE after them
 ("Populating a Database", §14.4.9); a backfill does it as it goes, on the
 tables that changed most since their last analysis.
 """
