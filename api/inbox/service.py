@@ -237,8 +237,7 @@ async def _claim(
     if processing fails), unless done already. Deliveries processed after
     the answer, and redrives, run this: one hand-written statement, where a
     concurrent claim waits for this transaction and then finds the delivery
-    done. A delivery the caller holds
-    (`stored`) is not read back."""
+    done. A delivery the caller holds (`stored`) is not read back."""
     now = utc_now()
     mark = "processed_at = $2, attempts = attempts + 1, last_error = NULL"
     where = "id = $1 AND processed_at IS NULL"
