@@ -56,14 +56,16 @@ async def keep_session(connection: object) -> None:
     """
 
 
-def connection_config(database_url: str) -> str | dict[str, Any]:
-    """Tortoise's connection entry: the URL, expanded for PostgreSQL so the
-    pool gets `keep_session` (a URL cannot carry it)."""
-    url = with_pool_size(database_url)
-    if not url.startswith("postgres://"):
-        return url
-    config = expand_db_url(url)
-    config["credentials"]["reset"] = keep_session
+def connection_config(database_url: str) -> dict[str, Any]:
+    """Tortoise's connection entry: the URL expanded, with Ladder's clients
+    (`api/core/engines`) and, on PostgreSQL, the pool's
+    `keep_session` (a URL can carry neither)."""
+    config = expand_db_url(with_pool_size(database_url))
+    if "file_path" in config["credentials"]:
+        config["engine"] = "api.core.engines.sqlite"
+    else:
+        config["engine"] = "api.core.engines.asyncpg"
+        config["credentials"]["reset"] = keep_session
     return config
 
 

@@ -21,5 +21,8 @@ def test_postgres_connections_skip_the_reset_round_trip() -> None:
     connection = tortoise_config("postgres://u@h:5432/db")["connections"]["default"]
     assert connection["credentials"]["reset"] is keep_session
     assert int(connection["credentials"]["maxsize"]) == 20
+    assert connection["engine"] == "api.core.engines.asyncpg"
     sqlite = tortoise_config("sqlite://.ladder/ladder.sqlite3")["connections"]
-    assert sqlite["default"] == "sqlite://.ladder/ladder.sqlite3"
+    assert sqlite["default"]["engine"] == "api.core.engines.sqlite"
+    assert sqlite["default"]["credentials"]["file_path"] == ".ladder/ladder.sqlite3"
+    assert "reset" not in sqlite["default"]["credentials"]
