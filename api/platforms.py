@@ -5,11 +5,11 @@ api.orders.events); the domain decides what they mean. Importing this module
 pulls in no service and no model.
 """
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from api.orders.events import OrderEvent
 
@@ -104,6 +104,50 @@ class OrderSource(Protocol):
     async def orders_page(
         self, *, since: datetime | None, cursor: str | None, page_size: int
     ) -> OrderPage: ...
+
+
+@runtime_checkable
+class PagesAhead(Protocol):
+    """An order source that reads its pages ahead on its own: Shopify asks for
+    the next page while it completes this one (nested connections)."""
+
+    def orders_pages(
+        self,
+        *,
+        since: datetime | None,
+        cursor: str | None,
+        page_size: int,
+        max_pages: int | None,
+    ) -> AsyncGenerator[OrderPage, None]: ...
+
+
+async def order_pages(
+    source: OrderSource,
+    *,
+    since: datetime | None,
+    cursor: str | None,
+    page_size: int,
+    max_pages: int | None = None,
+) -> AsyncGenerator[OrderPage, None]:
+    """The source's pages from `cursor` on, until the last or `max_pages`
+    (none is asked for beyond it); a caller that stops sooner closes the
+    iterator, which drops what was read ahead."""
+    if isinstance(source, PagesAhead):
+        pages = source.orders_pages(
+            since=since, cursor=cursor, page_size=page_size, max_pages=max_pages
+        )
+        try:
+            async for page in pages:
+                yield page
+        finally:
+            await pages.aclose()
+        return
+    while True:
+        page = await source.orders_page(since=since, cursor=cursor, page_size=page_size)
+        yield page
+        if not page.has_next:
+            return
+        cursor = page.cursor
 
 
 class PlatformCallError(Exception):

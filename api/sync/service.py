@@ -21,7 +21,7 @@ from api.ledger.models import PointsLot, PointsTransaction
 from api.orders import service as orders
 from api.orders.events import OrderEvent
 from api.orders.models import Order, OrderRefund
-from api.platforms import OrderPage, OrderSource
+from api.platforms import OrderPage, OrderSource, order_pages
 from api.tiers.models import TierChange
 from api.versions import service as versions
 
@@ -82,15 +82,17 @@ async def backfill(
             connection.id, cursor=None, synced_until=start
         )
 
-    def fetch(after: str | None) -> asyncio.Future[OrderPage]:
-        return asyncio.ensure_future(
-            source.orders_page(since=start, cursor=after, page_size=page_size)
-        )
+    pages = order_pages(
+        source, since=start, cursor=cursor, page_size=page_size, max_pages=max_pages
+    )
+
+    def fetch() -> asyncio.Future[OrderPage]:
+        return asyncio.ensure_future(anext(pages))
 
     # The next page is asked for while this one is ingested: a platform's
     # answer takes longer than ingesting a page, and the two overlap. Pages
     # are still asked for one at a time and in order (cost limits, cursors).
-    upcoming = fetch(cursor)
+    upcoming = fetch()
     checked = 0  # orders seen at the last look at the planner statistics
     try:
         while True:
@@ -99,7 +101,7 @@ async def backfill(
                 max_pages is not None and report.pages + 1 >= max_pages
             )
             if not last:
-                upcoming = fetch(page.cursor)
+                upcoming = fetch()
             report.orders_seen += page.orders_seen
             await _ingest_all(connection, _by_shopper(connection, page, report), report)
             report.pages += 1
@@ -124,8 +126,10 @@ async def backfill(
         # own failure, if any, is not the one reported.
         if not upcoming.done():
             upcoming.cancel()
+            await asyncio.gather(upcoming, return_exceptions=True)
         elif not upcoming.cancelled():
             upcoming.exception()
+        await pages.aclose()
     return report
 
 

@@ -28,7 +28,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -62,6 +62,9 @@ MAX_QUERY_COST = 1000.0
 # Connections return at most 250 nodes; input arrays hold at most 250 items.
 MAX_PAGE = 250
 MIN_THROTTLE_WAIT = 0.5
+# Follow-up queries of one page (orders with more line items) in flight at
+# once; the cost bucket paces them like any other query.
+FOLLOW_UPS_AT_ONCE = 4
 # Added to every computed wait: the bucket is compared in floating point, and a
 # wait that leaves it a hair short costs another refusal and MIN_THROTTLE_WAIT.
 PACE_MARGIN = 0.05
@@ -351,6 +354,8 @@ class ShopifyAdmin:
         self._last_sized: dict[str, tuple[int, float]] = {}
         # Last requested cost of each fixed query text.
         self._query_cost: dict[str, float] = {}
+        # Expected cost of the queries sent and not yet answered.
+        self._in_flight = 0.0
 
     def __repr__(self) -> str:
         return f"ShopifyAdmin(shop={self.shop!r}, api_version={self.api_version!r})"
@@ -371,13 +376,18 @@ class ShopifyAdmin:
         payload = {"query": query, "variables": dict(variables or {})}
         retries = 0
         backoffs = 0
+        expected = (
+            expected_cost if expected_cost is not None else self._query_cost.get(query)
+        )
         while True:
-            await self._pace(
-                expected_cost
-                if expected_cost is not None
-                else self._query_cost.get(query)
-            )
-            outcome = await self._send(payload, query)
+            await self._pace(expected)
+            # Reserved while in flight: queries sent at once (a page's
+            # follow-ups) must not each count on the same points.
+            self._in_flight += expected or 0.0
+            try:
+                outcome = await self._send(payload, query)
+            finally:
+                self._in_flight -= expected or 0.0
             if not isinstance(outcome, _Retry):
                 return outcome
             if retries >= self.max_retries:
@@ -504,6 +514,7 @@ class ShopifyAdmin:
         available = self.available_now()
         if expected_cost is None or status is None or available is None:
             return
+        available -= self._in_flight
         if expected_cost > status.maximum_available or status.restore_rate <= 0:
             return  # can never fit: Shopify will say so
         if available < expected_cost:
@@ -571,6 +582,49 @@ class ShopifyAdmin:
         when more would exceed the query cost limit.
         """
         search = search_since(since)
+        return await self._completed(
+            await self._orders(search, cursor, page_size), cursor
+        )
+
+    async def orders_pages(
+        self,
+        *,
+        since: datetime | None,
+        cursor: str | None,
+        page_size: int = MAX_PAGE,
+        max_pages: int | None = None,
+    ) -> AsyncGenerator[OrderPage, None]:
+        """`orders_page` after `orders_page` until the last (or `max_pages`),
+        each page's successor asked for as soon as its cursor is known: while
+        this page's line items and refunds are completed, not after."""
+        search = search_since(since)
+        upcoming = asyncio.ensure_future(self._orders(search, cursor, page_size))
+        taken = 0
+        try:
+            while True:
+                connection = await upcoming
+                taken += 1
+                has_next, end_cursor = _page_info(connection)
+                has_next = has_next and taken != max_pages
+                if has_next:
+                    upcoming = asyncio.ensure_future(
+                        self._orders(search, end_cursor, page_size)
+                    )
+                page = await self._completed(connection, cursor)
+                yield page
+                if not has_next:
+                    return
+                cursor = page.cursor
+        finally:
+            if not upcoming.done():
+                upcoming.cancel()
+            elif not upcoming.cancelled():
+                upcoming.exception()  # read ahead for nothing: its failure too
+
+    async def _orders(
+        self, search: str | None, cursor: str | None, page_size: int
+    ) -> Mapping[str, Any]:
+        """One `orders` connection, as many orders as fit the cost limit."""
         wanted = max(1, min(page_size, MAX_PAGE))
         data, _ = await self._sized(
             "orders",
@@ -581,10 +635,19 @@ class ShopifyAdmin:
         connection = data.get("orders")
         if not isinstance(connection, Mapping):
             raise PlatformCallError("Shopify returned no orders", retryable=False)
+        return connection
+
+    async def _completed(
+        self, connection: Mapping[str, Any], cursor: str | None
+    ) -> OrderPage:
+        """The page of an `orders` connection, its orders completed."""
         nodes = _nodes(connection)
         has_next, end_cursor = _page_info(connection)
-        await self._complete_line_items(nodes)
-        await self._complete_refunds(nodes)
+        # The follow-ups are independent: asked for at once, each Shopify
+        # answer's latency is paid once per page rather than once per query.
+        await asyncio.gather(
+            self._complete_line_items(nodes), self._complete_refunds(nodes)
+        )
         events: list[OrderEvent] = []
         updated_until: datetime | None = None
         for node in nodes:
@@ -635,8 +698,13 @@ class ShopifyAdmin:
         owner[connection] = {"nodes": collected}
 
     async def _complete_line_items(self, orders: list[dict[str, Any]]) -> None:
-        for order in orders:
-            await self._drain(order, "Order", "lineItems")
+        slots = asyncio.Semaphore(FOLLOW_UPS_AT_ONCE)
+
+        async def drain(order: dict[str, Any]) -> None:
+            async with slots:
+                await self._drain(order, "Order", "lineItems")
+
+        await asyncio.gather(*(drain(order) for order in orders))
 
     async def _complete_refunds(self, orders: list[dict[str, Any]]) -> None:
         """Replace each order's refund ids by the full refunds (REFUND_FIELDS)."""

@@ -2,6 +2,7 @@
 and a second run changes nothing."""
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,8 @@ from api.core import table_statistics
 from api.core.crypto import Vault
 from api.customers.models import Customer
 from api.ledger.models import PointsTransaction
-from api.orders.events import OrderEventKind
+from api.orders import service as orders
+from api.orders.events import OrderEvent, OrderEventKind
 from api.orders.models import Order
 from api.platforms import OrderPage, PlatformName
 from api.program.models import EarningRule
@@ -164,28 +166,22 @@ async def test_the_next_page_is_asked_for_while_a_page_is_ingested(
 ) -> None:
     fake = FakeShopifyAdmin(30)
     connection = await _connect(store, settings)
-    happened: list[str] = []
+    asked_at_checkpoint: list[int] = []  # `orders` queries the fake had answered
     saved = connections.save_checkpoint
 
     async def checkpoint(connection_id: object, **kwargs: object) -> None:
-        happened.append("checkpoint")
+        asked_at_checkpoint.append(fake.calls["orders"])
         await saved(connection_id, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(connections, "save_checkpoint", checkpoint)
     async with fake.http() as http:
-        admin = fake.admin(http)
-        asked = admin.orders_page
-
-        async def orders_page(**kwargs: object) -> OrderPage:
-            happened.append("page")
-            return await asked(**kwargs)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(admin, "orders_page", orders_page)
-        report = await sync.backfill(connection, admin, page_size=10, max_pages=2)
+        report = await sync.backfill(
+            connection, fake.admin(http), page_size=10, max_pages=2
+        )
     assert report.pages == 2
     # The window's checkpoint, then page 2 asked for before page 1 is
     # committed, and nothing asked for beyond the last page the run may take.
-    assert happened == ["checkpoint", "page", "page", "checkpoint", "checkpoint"]
+    assert asked_at_checkpoint == [0, 2, 2]
     assert await Order.all().count() == 20 - sum(o.test for o in fake.orders[:20])
 
 
@@ -264,3 +260,67 @@ async def test_the_tables_a_backfill_fills_are_checked_as_it_goes(
         ]
         * 2
     )
+
+
+class _Pages:
+    """An order source of fixed pages; its cursor is the number of pages read."""
+
+    def __init__(self, pages: list[list[OrderEvent]]):
+        self.pages = pages
+
+    async def orders_page(self, *, cursor: str | None, **_: object) -> OrderPage:
+        n = int(cursor or 0)
+        return OrderPage(
+            events=self.pages[n],
+            orders_seen=len(self.pages[n]),
+            cursor=str(n + 1),
+            has_next=n + 1 < len(self.pages),
+            updated_until=None,
+        )
+
+
+async def _custom_connection(issued: IssuedKeys, settings: Settings) -> Connection:
+    await make_spend_rule(issued.store)
+    connection = await connections.connect(
+        issued.store,
+        platform=PlatformName.SHOPIFY,
+        shop_ref="pages.myshopify.com",
+        vault=Vault(settings.vault_key()),
+        access_token=TOKEN,
+    )
+    await connection.fetch_related("store")
+    return connection
+
+
+async def test_a_failure_stops_the_run_at_the_last_page_fully_ingested(
+    store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outage in one page's event fails the run; the checkpoint names the
+    last page whose events are all in, and the next run picks up from there,
+    ingesting each order once."""
+    connection = await _custom_connection(store, settings)
+    source = _Pages(
+        [
+            [order_event(ref=f"p{page}-{n}", customer=f"c{n}") for n in range(4)]
+            for page in range(5)
+        ]
+    )
+    ingest = orders.ingest
+    outage = True
+
+    async def failing(*args: Any, **kwargs: Any) -> orders.IngestResult:
+        if outage and args[1].order_ref == "p1-2":
+            raise ConnectionError("database gone")
+        return await ingest(*args, **kwargs)
+
+    monkeypatch.setattr(orders, "ingest", failing)
+    with pytest.raises(ConnectionError):
+        await sync.backfill(connection, source)
+    stopped = await _reloaded(connection)
+    assert stopped.sync_cursor == "1"  # page 0 committed, page 1 not
+    outage = False
+    resumed = await sync.backfill(stopped, source)
+    assert resumed.resumed
+    assert await Order.all().count() == 20
+    assert await _ledger_total() == 20 * 100
+    assert (await _reloaded(connection)).sync_cursor is None

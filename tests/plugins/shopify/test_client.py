@@ -3,6 +3,7 @@ throttling, retries, OAuth, discount codes and webhooks. No network, and no
 real sleeping: the client's `sleep` advances the fake's clock.
 """
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator, Callable
@@ -260,6 +261,60 @@ async def test_orders_page_rides_out_a_bucket_emptied_elsewhere(http: Any) -> No
     # rest: together the time the empty bucket needs to hold the page's 972.
     assert len(fake.sleeps) >= slept + 2
     assert sum(fake.sleeps[slept : slept + 2]) == pytest.approx(972 / 50 + PACE_MARGIN)
+
+
+class _Overlapping(httpx.AsyncBaseTransport):
+    """The fake behind a transport that yields before answering, as a network
+    would, counting the requests in flight at once."""
+
+    def __init__(self, fake: FakeShopifyAdmin):
+        self.fake = fake
+        self.in_flight = 0
+        self.most = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        try:
+            await request.aread()
+            for _ in range(3):
+                await asyncio.sleep(0)
+            return self.fake.handle(request)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_a_pages_follow_ups_are_asked_for_at_once() -> None:
+    # The first page holds an order with more line items than the page query
+    # reads and one with a refund: the two follow-ups go out together.
+    fake = FakeShopifyAdmin(orders=200)
+    transport = _Overlapping(fake)
+    async with httpx.AsyncClient(transport=transport) as http:
+        page = await fake.admin(http).orders_page(
+            since=None, cursor=None, page_size=250
+        )
+    assert transport.most == 2
+    # and the page is the one a client asking one query at a time gets
+    async with fake.http() as http:
+        one_by_one = await fake.admin(http).orders_page(
+            since=None, cursor=None, page_size=250
+        )
+    assert page.events == one_by_one.events
+    assert len({e.order_ref for e in page.events}) == page.orders_seen == 10
+
+
+async def test_queries_at_once_do_not_count_on_the_same_points() -> None:
+    # The bucket holds one more query, not two: the second waits for it to
+    # refill instead of being refused.
+    fake = FakeShopifyAdmin(orders=20)
+    async with httpx.AsyncClient(transport=_Overlapping(fake)) as http:
+        admin = fake.admin(http)
+        fake.set_available(139)
+        await admin.graphql(SMALL_QUERY)  # 67 asked, 39 taken: 100 left
+        await asyncio.gather(admin.graphql(SMALL_QUERY), admin.graphql(SMALL_QUERY))
+    assert fake.throttled == 0
+    # 100 - 67 reserved = 33: the second waits for the 34 points it lacks
+    assert fake.sleeps == [pytest.approx(34 / 50 + PACE_MARGIN)]
 
 
 # --- retries ----------------------------------------------------------------------
