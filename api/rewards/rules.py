@@ -1,5 +1,6 @@
 """Rewards: codes, and whether a customer may redeem one now (pure)."""
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,15 @@ def new_code(prefix: str = "LDR") -> str:
 
 def normalize_code(code: str) -> str:
     return code.strip().upper()
+
+
+_CODE_SHAPE = re.compile(rf"[A-Z0-9]+(?:-[{_ALPHABET}]{{4}}){{{CODE_LENGTH // 4}}}")
+
+
+def may_be_issued(code: str) -> bool:
+    """Whether a (normalized) code has the shape `new_code` gives: the others
+    seen on orders (the merchant's own discounts) need no lookup."""
+    return _CODE_SHAPE.fullmatch(code) is not None
 
 
 @dataclass(frozen=True)

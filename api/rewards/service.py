@@ -231,8 +231,12 @@ async def cancel(store: Store, redemption_id: UUID) -> Redemption:
 
 async def mark_used(store: Store, codes: list[str], *, order_ref: str) -> int:
     """Codes seen in an order are used; returns how many this call marked."""
-    normalized = [rules.normalize_code(c) for c in codes if c.strip()]
-    if not normalized:
+    normalized = [
+        code
+        for code in (rules.normalize_code(c) for c in codes)
+        if rules.may_be_issued(code)
+    ]
+    if not normalized:  # none of Ladder's: the usual case, with no query
         return 0
     return await Redemption.filter(
         store_id=store.id, code__in=normalized, status=RedemptionStatus.ISSUED

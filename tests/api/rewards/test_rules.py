@@ -253,3 +253,24 @@ def test_check_redeemable_refuses(
         )
     assert raised.value.code is code
     assert raised.value.field == "rewardId"
+
+
+@pytest.mark.parametrize(
+    ("code", "ours"),
+    [
+        ("SAVE10", False),
+        ("LDR-SUMMER", False),
+        ("LDR-2345-6789-ABCD-EFG", False),  # a group short
+        ("LDR-2345-6789-ABCD-EFGH-JKMN", False),  # a group too many
+        ("LDR-2345-6789-ABCD-EFG0", False),  # 0 is not in the alphabet
+        ("LDR-2345-6789-ABCD-EFGH", True),
+    ],
+)
+def test_only_codes_of_the_issued_shape_may_be_ladders(code: str, ours: bool) -> None:
+    assert rules.may_be_issued(code) is ours
+
+
+def test_every_new_code_may_be_issued_and_survives_normalizing() -> None:
+    for _ in range(200):
+        code = rules.new_code()
+        assert rules.may_be_issued(rules.normalize_code(f" {code.lower()} "))

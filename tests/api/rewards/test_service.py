@@ -20,6 +20,7 @@ from api.stores.service import IssuedKeys
 from tests.api.ledger.test_service import assert_ledger_consistent
 from tests.factories.customers import make_customer
 from tests.factories.program import ingest, make_reward, make_tier, order_event
+from tests.graphql import count_queries
 
 CODE = re.compile(r"^LDR(-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{4}){4}$")
 T0 = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
@@ -335,6 +336,20 @@ async def test_used_code_is_not_used_again_by_a_later_order(
     assert (used, again) == (1, 0)
     row = await Redemption.get(id=redemption.id)
     assert (row.status, row.used_order_ref) == (RedemptionStatus.USED, "A")
+
+
+async def test_the_merchants_own_codes_on_an_order_cost_no_query(
+    store: IssuedKeys,
+) -> None:
+    # Most orders carry the shop's own discount codes, never Ladder's: they
+    # are told apart by their shape, without a lookup.
+    s = store.store
+    customer_id = await _customer_with(s, 300)
+    redemption = await _redeem(s, customer_id, (await make_reward(s, cost=100)).id)
+    with count_queries() as queries:
+        none = await rewards.mark_used(s, ["SAVE10", "LDR-SUMMER", " "], order_ref="A")
+    assert (none, queries.count) == (0, 0)
+    assert await rewards.mark_used(s, ["SAVE10", redemption.code], order_ref="B") == 1
 
 
 async def test_another_stores_reward_or_redemption_is_not_found(
