@@ -5,6 +5,7 @@ interrupted halfway and resumed; each order must be ingested exactly once.
     .venv/bin/python -m bench.backfill --platform woocommerce --orders 5000
     .venv/bin/python -m bench.backfill --orders 500 --statements
     .venv/bin/python -m bench.backfill --without-statistics   # what they buy
+    .venv/bin/python -m bench.backfill --orders 1000 --latency-ms 100   # a remote shop
 
 Creates and drops its own database next to --database. The fake API answers
 over HTTP from its own process (bench/fake_api.py), as a real platform would,
@@ -66,7 +67,9 @@ async def fresh_database(base_url: str) -> AsyncIterator[Settings]:
         await conn.close()
 
 
-async def run(platform: PlatformName, orders: int, base_url: str) -> dict[str, Any]:
+async def run(
+    platform: PlatformName, orders: int, base_url: str, *, latency_ms: float = 0
+) -> dict[str, Any]:
     async with fresh_database(base_url) as settings:
         issued = await stores.create_store(name="Bench", currency="USD")
         await program.save_rule(
@@ -90,7 +93,11 @@ async def run(platform: PlatformName, orders: int, base_url: str) -> dict[str, A
         server = servers.start(
             "fake-api",
             "bench.fake_api:create",
-            {"LADDER_FAKE_PLATFORM": platform.value, "LADDER_FAKE_ORDERS": str(orders)},
+            {
+                "LADDER_FAKE_PLATFORM": platform.value,
+                "LADDER_FAKE_ORDERS": str(orders),
+                "LADDER_FAKE_LATENCY_MS": str(latency_ms),
+            },
             ready_path="/",
             factory=True,
         )
@@ -125,6 +132,7 @@ async def run(platform: PlatformName, orders: int, base_url: str) -> dict[str, A
         return {
             "platform": platform.value,
             "orders": orders,
+            "latency_ms": latency_ms,
             "orders_seen": first.orders_seen + second.orders_seen,
             "orders_stored": await Order.all().count(),
             "first_run_orders": first.orders_seen,
@@ -159,6 +167,13 @@ def main() -> None:
         help="skip the planner statistics a backfill keeps (to see what they buy)",
     )
     parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0,
+        help="hold each answer of the fake API back so long, as a shop across "
+        "the internet takes",
+    )
+    parser.add_argument(
         "--statements",
         action="store_true",
         help="count the SQL statements per order event (logging them costs time)",
@@ -170,7 +185,12 @@ def main() -> None:
             return []
 
         table_statistics.analyze_grown = skipped
-    work = run(PlatformName(args.platform), args.orders, args.database)
+    work = run(
+        PlatformName(args.platform),
+        args.orders,
+        args.database,
+        latency_ms=args.latency_ms,
+    )
     if not args.statements:
         print(json.dumps(asyncio.run(work), indent=2))
         return

@@ -3,9 +3,12 @@
 A real platform answers from elsewhere: run in the backfill's own process, the
 fake's GraphQL execution took about a third of the CPU the figure was meant to
 measure. `python -m uvicorn bench.fake_api:create --factory`, configured by
-LADDER_FAKE_PLATFORM (shopify or woocommerce) and LADDER_FAKE_ORDERS.
+LADDER_FAKE_PLATFORM (shopify or woocommerce), LADDER_FAKE_ORDERS and
+LADDER_FAKE_LATENCY_MS (each answer held back so long, as a platform across
+the internet would take; 0 by default).
 """
 
+import asyncio
 import os
 from typing import Any
 
@@ -30,6 +33,7 @@ def create() -> Any:
         PlatformName(os.environ["LADDER_FAKE_PLATFORM"]),
         int(os.environ["LADDER_FAKE_ORDERS"]),
     )
+    latency = float(os.environ.get("LADDER_FAKE_LATENCY_MS", "0")) / 1000
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -56,6 +60,8 @@ def create() -> Any:
             answer = fake.handle(
                 httpx.Request(scope["method"], url, headers=headers, content=body)
             )
+            if latency:
+                await asyncio.sleep(latency)
             status, content = answer.status_code, answer.content
             answer_headers = [
                 (k.encode(), v.encode())
