@@ -12,7 +12,7 @@ them) and row locks (`locking`) are left out, as tortoise does.
 
 import re
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from functools import cache, lru_cache
@@ -263,6 +263,16 @@ class Write:
     inserts: Model | None = None
 
 
+@dataclass(frozen=True)
+class Read(Write):
+    """A SELECT that rides last in `write`'s round trip; its rows land in
+    `rows`. On PostgreSQL it sees the database as it was before the writes
+    (one statement, one snapshot), on SQLite as it is after them: it must
+    not read what they change."""
+
+    rows: list[Mapping[str, Any]] = field(default_factory=list)
+
+
 @cache
 def _insert_sql(model: type[Model]) -> tuple[str, tuple[str, ...]]:
     if model._meta.generated_db_fields:  # its new id would have to be read back
@@ -320,13 +330,23 @@ async def write(*writes: Write) -> None:
     different rows. Foreign keys between them hold (PostgreSQL checks them at
     the end of the statement), and the change-version triggers fire as for
     separate statements. Tortoise's `create` and `save` cost about four times
-    the CPU of the statement itself."""
+    the CPU of the statement itself. The last may be a `Read`, which then
+    costs no round trip of its own."""
     client = _client()
+    *changes, last = writes or (None,)
+    if any(isinstance(each, Read) for each in changes):
+        raise ValueError("only the last of the writes may be a read")
     if client.capabilities.dialect != "postgres":
-        for each in writes:
+        for each in changes:
             await client.execute_query(_for_sqlite(each.sql), list(each.args))
+        if isinstance(last, Read):
+            last.rows[:] = await fetch_all(last.sql, *last.args)
+        elif last is not None:
+            await client.execute_query(_for_sqlite(last.sql), list(last.args))
     elif writes:
-        await client.execute_query(*_combined(writes))
+        _, rows = await client.execute_query(*_combined(writes))
+        if isinstance(last, Read):
+            last.rows[:] = rows
     _saved(writes)
 
 

@@ -274,8 +274,16 @@ async def _pay(
     order.points_earned = sum(c.points for c in credits)
     result.points_earned = order.points_earned
     result.effects.append("paid")
-    # One round trip: the points, the customer's count and stage, the order
-    # and the stage's record.
+    # The tier is judged on the spend with this order: the rest of it is read
+    # in the same round trip, and this order's share added here.
+    judged = tiers.judgement(store, customer, list(programme.tiers), now=utc_now())
+    spend = (
+        None
+        if judged is None
+        else tiers.spend_read(store, customer.id, judged, without_order=order.id)
+    )
+    # One round trip: the points, the customer's count and stage, the order,
+    # the stage's record and the spend.
     await earning.give(
         store,
         customer,
@@ -284,10 +292,27 @@ async def _pay(
         source=ledger.Source("order", str(order.id)),
         order_id=order.id,
         also_save=(*counted, *moved.fields),
-        also_write=(sql.update(order, CHANGING), *moved.writes),
+        also_write=(
+            sql.update(order, CHANGING),
+            *moved.writes,
+            *([spend] if spend else []),
+        ),
     )
-    # Tier qualification reads the paid orders: after the order is saved.
-    await tiers.evaluate(store, customer, note=note, store_tiers=list(programme.tiers))
+    if judged is None:
+        return True
+    if spend is None or not spend.rows:  # points: read once they are written
+        metric = await tiers.qualifying_metric(
+            store, customer.id, since=judged.since, until=judged.until
+        )
+    else:
+        metric = tiers.total(spend.rows[0] if spend.rows else None) + (
+            tiers.spend_share(
+                judged,
+                paid_at=event.occurred_at,
+                amount=order.eligible_minor - order.refunded_minor,
+            )
+        )
+    await tiers.conclude(store, customer, judged, metric, note=note)
     return True
 
 

@@ -1,8 +1,10 @@
 """Tiers: the catalogue, qualification, upgrades at once, downgrades at review."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from api.core import sql
@@ -139,14 +141,23 @@ async def qualifying_metric(
 ) -> int:
     """Spend (minor units, net of refunds) or points earned since `since` (and
     before `until` when given: a review judges a closed period)."""
+    query, args = _metric_query(store, customer_id, since, until)
+    return total(await sql.fetch_one(query, *args))
+
+
+def total(row: Mapping[str, Any] | None) -> int:
+    """The metric a qualifying read returned."""
+    return int(row["total"] or 0) if row else 0
+
+
+def _metric_query(
+    store: Store, customer_id: UUID, since: datetime, until: datetime | None
+) -> tuple[str, tuple[object, ...]]:
     amount, at, rows = _QUALIFYING[program_settings(store).tier_basis]
     query = f"SELECT SUM({amount}) AS total {rows}"
-    args: list[object] = [store.id, customer_id, since]
-    if until is not None:
-        query += f" AND {at} < $4"
-        args.append(until)
-    row = await sql.fetch_one(query, *args)
-    return int(row["total"] or 0) if row else 0
+    if until is None:
+        return query, (store.id, customer_id, since)
+    return f"{query} AND {at} < $4", (store.id, customer_id, since, until)
 
 
 async def qualifying_metrics(
@@ -169,6 +180,74 @@ async def qualifying_metrics(
     return [int((row or {}).get(f"w{n}") or 0) for n in range(4, 4 + len(since))]
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """A tier judgement waiting for its metric: over `since` (and before
+    `until`, for a review of a closed period)."""
+
+    levels: list[rules.TierLevel]
+    current: rules.TierLevel | None
+    review_due: bool
+    since: datetime
+    until: datetime | None
+    now: datetime
+
+
+def judgement(
+    store: Store,
+    customer: Customer,
+    store_tiers: list[Tier],
+    *,
+    now: datetime,
+    review_now: bool = False,
+) -> Judgement | None:
+    """What judging a (locked) customer's tier needs to read; None when no
+    move is possible (an override, no tiers, the top tier before its review)."""
+    if customer.tier_locked:
+        return None
+    levels = [level(t) for t in store_tiers]
+    if not levels:
+        return None
+    program = program_settings(store)
+    current = next((lv for lv in levels if lv.id == customer.tier_id), None)
+    at_review = customer.tier_review_at is not None and customer.tier_review_at <= now
+    review_due = review_now or at_review
+    top_rank = max(lv.rank for lv in levels)
+    if not review_due and current is not None and current.rank >= top_rank:
+        return None  # the top tier, no review due: no move is possible, no read
+    review_at = customer.tier_review_at
+    if at_review and not review_now and review_at is not None:
+        # A review judges the closed period that ended at the review date.
+        until: datetime | None = review_at
+        since = rules.review_window_start(review_at, program, store.timezone)
+    else:
+        # Upgrades count everything so far, even stamped a little ahead of our clock.
+        until = None
+        since = rules.qualification_start(now, program, store.timezone)
+    return Judgement(levels, current, review_due, since, until, now)
+
+
+def spend_read(
+    store: Store, customer_id: UUID, judged: Judgement, *, without_order: UUID
+) -> sql.Read | None:
+    """The judgement's spend, without one order's share, as a read that can
+    ride at the end of a round trip of writes (`sql.write`); None where the
+    tiers count points. The caller adds that order's share itself
+    (`spend_share`): the read may run before or after the order is written."""
+    if program_settings(store).tier_basis is not TierBasis.SPEND:
+        return None
+    query, args = _metric_query(store, customer_id, judged.since, judged.until)
+    return sql.Read(f"{query} AND id <> ${len(args) + 1}", (*args, without_order))
+
+
+def spend_share(judged: Judgement, *, paid_at: datetime, amount: int) -> int:
+    """What a paid order adds to the judgement's spend (`_QUALIFYING`)."""
+    inside = paid_at >= judged.since and (
+        judged.until is None or paid_at < judged.until
+    )
+    return amount if inside else 0
+
+
 async def evaluate(
     store: Store,
     customer: Customer,
@@ -184,36 +263,33 @@ async def evaluate(
     store's tiers pass them (`store_tiers`)."""
     if customer.tier_locked:
         return None
-    now = now or utc_now()
     if store_tiers is None:
         store_tiers = await list_tiers(store)
-    levels = [level(t) for t in store_tiers]
-    if not levels:
+    judged = judgement(
+        store, customer, store_tiers, now=now or utc_now(), review_now=review_now
+    )
+    if judged is None:
         return None
-    program = program_settings(store)
-    current = next((lv for lv in levels if lv.id == customer.tier_id), None)
-    at_review = customer.tier_review_at is not None and customer.tier_review_at <= now
-    review_due = review_now or at_review
-    top_rank = max(lv.rank for lv in levels)
-    if not review_due and current is not None and current.rank >= top_rank:
-        return None  # the top tier, no review due: no move is possible, no read
-    if at_review and not review_now and customer.tier_review_at is not None:
-        # A review judges the closed period that ended at the review date.
-        review_at = customer.tier_review_at
-        since = rules.review_window_start(review_at, program, store.timezone)
-        metric = await qualifying_metric(
-            store, customer.id, since=since, until=review_at
-        )
-    else:
-        # Upgrades count everything so far, even stamped a little ahead of our clock.
-        since = rules.qualification_start(now, program, store.timezone)
-        metric = await qualifying_metric(store, customer.id, since=since)
+    metric = await qualifying_metric(
+        store, customer.id, since=judged.since, until=judged.until
+    )
+    return await conclude(store, customer, judged, metric, note=note)
+
+
+async def conclude(
+    store: Store, customer: Customer, judged: Judgement, metric: int, *, note: str
+) -> TierChange | None:
+    """Move the customer as the judgement's metric says."""
     decision = rules.decide(
-        current, rules.qualifying(levels, metric), review_due=review_due
+        judged.current,
+        rules.qualifying(judged.levels, metric),
+        review_due=judged.review_due,
     )
     if decision is None:
-        if review_due:  # kept the tier: judged again after another period
-            customer.tier_review_at = rules.renewal_review(now, program, store.timezone)
+        if judged.review_due:  # kept the tier: judged again after another period
+            customer.tier_review_at = rules.renewal_review(
+                judged.now, program_settings(store), store.timezone
+            )
             await customer.save(update_fields=["tier_review_at", "updated_at"])
         return None
     reason = (
@@ -221,7 +297,9 @@ async def evaluate(
         if decision.downgrade
         else TierChangeReason.QUALIFIED
     )
-    return await _move(store, customer, decision.to, reason=reason, note=note, now=now)
+    return await _move(
+        store, customer, decision.to, reason=reason, note=note, now=judged.now
+    )
 
 
 async def override(

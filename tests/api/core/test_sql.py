@@ -21,6 +21,7 @@ from api.platforms import PlatformName
 from api.stores.service import IssuedKeys
 from tests.factories.customers import make_customer
 from tests.factories.program import seed_everything
+from tests.graphql import count_queries
 
 
 def _comparable(instance: Any) -> dict[str, Any]:
@@ -209,6 +210,22 @@ async def test_writes_run_together_and_fail_together(store: IssuedKeys) -> None:
             )
     assert (await Customer.get(id=customer.id)).points_balance == 5
     assert await PointsTransaction.filter(customer_id=customer.id).count() == 1
+
+
+async def test_a_read_rides_last_in_the_writes_round_trip(store: IssuedKeys) -> None:
+    customer = await make_customer(store.store)
+    other = await make_customer(store.store, external_id="cust-2", email=None)
+    customer.points_balance = 7
+    read = sql.Read("SELECT points_balance FROM customers WHERE id = $1", (other.id,))
+    with count_queries() as counter:
+        async with in_transaction():
+            await sql.write(sql.update(customer, ["points_balance"]), read)
+    assert [dict(row) for row in read.rows] == [{"points_balance": 0}]
+    assert (await Customer.get(id=customer.id)).points_balance == 7
+    # one statement on PostgreSQL; SQLite runs them one by one
+    assert counter.count == (1 if sql.is_postgres() else 2)
+    with pytest.raises(ValueError, match="last"):
+        await sql.write(read, sql.update(customer, ["points_balance"]))
 
 
 ORDER_1001 = "t.store_id = $1 AND t.platform = $2 AND t.order_ref = $3"

@@ -1,11 +1,13 @@
 """Tiers on the database: upgrades at once, downgrades only at review, overrides."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import time_machine
 from tortoise.transactions import in_transaction
 
+from api.core import sql
 from api.customers.models import Customer
 from api.ledger import service as ledger
 from api.maintenance import service as maintenance
@@ -161,6 +163,41 @@ async def test_a_top_tier_customer_is_not_judged_again_before_the_review(
     customer = await Customer.get(id=customer_id)
     assert customer.tier_id == gold.id
     assert await _changes(customer_id) == [(None, gold.id, "qualified")]
+
+
+async def test_a_payment_reads_the_spend_in_its_own_round_trip(
+    store: IssuedKeys,
+) -> None:
+    """The spend that judges the tier rides at the end of the payment's
+    writes: on PostgreSQL the payment sends no statement of its own for it,
+    and the order that crosses the threshold counts once, on both backends."""
+    s = store.store
+    await make_spend_rule(s)
+    bronze, silver, gold = await _ladder(s)
+    customer_id = await _order(s, "c", "o-1", 15_000, T0)
+    with count_queries() as counter:
+        await _order(s, "c", "o-2", 6_000, T0 + timedelta(days=1))
+    sums = [q for q in counter.statements if "SUM(" in q.upper()]
+    if sql.is_postgres():
+        assert [q.lstrip()[:4] for q in sums] == ["WITH"]  # with the writes
+    else:
+        assert len(sums) == 1
+
+    def tier() -> Any:
+        return Customer.get(id=customer_id).values_list("tier_id", flat=True)
+
+    # 210.00: Silver (200.00) only with the new order counted
+    assert await tier() == silver.id
+    # 450.00: still Silver; the new order counted twice would make it 690.00
+    await _order(s, "c", "o-3", 24_000, T0 + timedelta(days=2))
+    assert await tier() == silver.id
+    await _order(s, "c", "o-4", 5_000, T0 + timedelta(days=3))
+    assert await tier() == gold.id  # 500.00 exactly
+    assert await _changes(customer_id) == [
+        (None, bronze.id, "qualified"),
+        (bronze.id, silver.id, "qualified"),
+        (silver.id, gold.id, "qualified"),
+    ]
 
 
 async def test_points_basis_upgrades_on_points_earned(store: IssuedKeys) -> None:
