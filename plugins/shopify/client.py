@@ -28,7 +28,15 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+    Sequence,
+)
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -182,6 +190,16 @@ class QueryCostError(PlatformCallError):
 class _Retry:
     reason: str
     wait: float | None = None  # None: exponential backoff
+
+
+@asynccontextmanager
+async def _failing_together() -> AsyncIterator[None]:
+    """Queries run at once stop together (a TaskGroup), and the first
+    failure is raised as itself rather than as an ExceptionGroup."""
+    try:
+        yield
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from failed
 
 
 # --- queries --------------------------------------------------------------------
@@ -356,6 +374,7 @@ class ShopifyAdmin:
         self._query_cost: dict[str, float] = {}
         # Expected cost of the queries sent and not yet answered.
         self._in_flight = 0.0
+        self._pacing = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"ShopifyAdmin(shop={self.shop!r}, api_version={self.api_version!r})"
@@ -376,14 +395,18 @@ class ShopifyAdmin:
         payload = {"query": query, "variables": dict(variables or {})}
         retries = 0
         backoffs = 0
-        expected = (
-            expected_cost if expected_cost is not None else self._query_cost.get(query)
-        )
         while True:
-            await self._pace(expected)
-            # Reserved while in flight: queries sent at once (a page's
-            # follow-ups) must not each count on the same points.
-            self._in_flight += expected or 0.0
+            expected = (
+                expected_cost
+                if expected_cost is not None
+                else self._query_cost.get(query)
+            )
+            # Paced one query at a time, each reserving its cost until it is
+            # answered: queries sent at once (a page's follow-ups, the next
+            # page) must not each count on the same points of the bucket.
+            async with self._pacing:
+                await self._pace(expected)
+                self._in_flight += expected or 0.0
             try:
                 outcome = await self._send(payload, query)
             finally:
@@ -605,6 +628,11 @@ class ShopifyAdmin:
                 connection = await upcoming
                 taken += 1
                 has_next, end_cursor = _page_info(connection)
+                if has_next and end_cursor is None:
+                    raise PlatformCallError(
+                        "Shopify said more orders follow but gave no cursor",
+                        retryable=True,
+                    )
                 has_next = has_next and taken != max_pages
                 if has_next:
                     upcoming = asyncio.ensure_future(
@@ -645,9 +673,9 @@ class ShopifyAdmin:
         has_next, end_cursor = _page_info(connection)
         # The follow-ups are independent: asked for at once, each Shopify
         # answer's latency is paid once per page rather than once per query.
-        await asyncio.gather(
-            self._complete_line_items(nodes), self._complete_refunds(nodes)
-        )
+        async with _failing_together(), asyncio.TaskGroup() as group:
+            group.create_task(self._complete_line_items(nodes))
+            group.create_task(self._complete_refunds(nodes))
         events: list[OrderEvent] = []
         updated_until: datetime | None = None
         for node in nodes:
@@ -704,7 +732,9 @@ class ShopifyAdmin:
             async with slots:
                 await self._drain(order, "Order", "lineItems")
 
-        await asyncio.gather(*(drain(order) for order in orders))
+        async with _failing_together(), asyncio.TaskGroup() as group:
+            for order in orders:
+                group.create_task(drain(order))
 
     async def _complete_refunds(self, orders: list[dict[str, Any]]) -> None:
         """Replace each order's refund ids by the full refunds (REFUND_FIELDS)."""

@@ -1,6 +1,8 @@
 """The SQLite engine: Tortoise's client, its transactions undone when they
 fail to begin (see the package docs)."""
 
+import contextlib
+
 from tortoise.backends.base.client import TransactionalDBClient, TransactionContext
 from tortoise.backends.sqlite.client import (
     SqliteClient,
@@ -23,7 +25,10 @@ class _Transaction(SqliteTransactionContext):
                 if raw is not None:
                     # The BEGIN may have run in aiosqlite's thread all the same;
                     # ROLLBACK is queued behind it (a no-op with no transaction).
-                    await raw.rollback()
+                    # Its own failure (a closed connection) must not replace
+                    # the one being raised.
+                    with contextlib.suppress(Exception):
+                        await raw.rollback()
             finally:
                 if hasattr(self, "token"):
                     get_connections().reset(self.token)

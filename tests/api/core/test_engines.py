@@ -53,6 +53,9 @@ async def test_a_transaction_cancelled_while_it_begins_leaves_the_database_usabl
     # The connection is back (SQLite's is no longer locked: this would hang)
     # and holds no open transaction (a new one can begin and commit).
     assert await asyncio.wait_for(Store.all().count(), 5) == 1
+    raw = getattr(connections.get("default"), "_connection", None)
+    if raw is not None and not hasattr(raw, "get_size"):  # SQLite's one connection
+        assert not raw.in_transaction
     async with in_transaction():
         await Store.filter(id=store.store.id).update(name="Renamed")
     assert (await Store.get(id=store.store.id)).name == "Renamed"

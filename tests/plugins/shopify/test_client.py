@@ -317,6 +317,27 @@ async def test_queries_at_once_do_not_count_on_the_same_points() -> None:
     assert fake.sleeps == [pytest.approx(34 / 50 + PACE_MARGIN)]
 
 
+async def test_queries_waiting_for_points_wait_one_behind_another() -> None:
+    # Four queries at once on a bucket that holds one: the three that wait
+    # must not all wake to the same refill. Waits here overlap in time, as on
+    # a real clock (the fake's own sleep would add them up).
+    fake = FakeShopifyAdmin(orders=20)
+
+    async def overlapping_sleep(seconds: float) -> None:
+        until = fake.now + seconds
+        fake.sleeps.append(seconds)
+        await asyncio.sleep(0)  # the other waiters start theirs meanwhile
+        if fake.now < until:
+            fake.advance(until - fake.now)
+
+    async with httpx.AsyncClient(transport=_Overlapping(fake)) as http:
+        admin = fake.admin(http, sleep=overlapping_sleep)
+        fake.set_available(139)
+        await admin.graphql(SMALL_QUERY)  # 67 asked, 39 taken: 100 left
+        await asyncio.gather(*(admin.graphql(SMALL_QUERY) for _ in range(4)))
+    assert fake.throttled == 0
+
+
 # --- retries ----------------------------------------------------------------------
 
 
