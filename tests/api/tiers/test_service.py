@@ -49,6 +49,15 @@ async def _order(
     return customer_id
 
 
+async def _spend_reads(store: Store, first: int, second: int) -> tuple[UUID, list[str]]:
+    """A customer's first paid order, then the statements of their second
+    that read the spend."""
+    customer_id = await _order(store, "c", "o-1", first, T0)
+    with count_queries() as counter:
+        await _order(store, "c", "o-2", second, T0 + timedelta(days=1))
+    return customer_id, [q for q in counter.statements if "SUM(" in q.upper()]
+
+
 async def _changes(customer_id: UUID) -> list[tuple[UUID | None, UUID | None, str]]:
     rows = await TierChange.filter(customer_id=customer_id).order_by("created_at")
     return [(r.from_tier_id, r.to_tier_id, r.reason.value) for r in rows]
@@ -156,10 +165,8 @@ async def test_a_top_tier_customer_is_not_judged_again_before_the_review(
     s = store.store
     await make_spend_rule(s)
     _, _, gold = await _ladder(s)
-    customer_id = await _order(s, "c", "o-1", 60_000, T0)
-    with count_queries() as counter:
-        await _order(s, "c", "o-2", 1_000, T0 + timedelta(days=1))
-    assert not [q for q in counter.statements if "SUM(" in q.upper()]
+    customer_id, sums = await _spend_reads(s, 60_000, 1_000)
+    assert not sums
     customer = await Customer.get(id=customer_id)
     assert customer.tier_id == gold.id
     assert await _changes(customer_id) == [(None, gold.id, "qualified")]
@@ -174,10 +181,7 @@ async def test_a_payment_reads_the_spend_in_its_own_round_trip(
     s = store.store
     await make_spend_rule(s)
     bronze, silver, gold = await _ladder(s)
-    customer_id = await _order(s, "c", "o-1", 15_000, T0)
-    with count_queries() as counter:
-        await _order(s, "c", "o-2", 6_000, T0 + timedelta(days=1))
-    sums = [q for q in counter.statements if "SUM(" in q.upper()]
+    customer_id, sums = await _spend_reads(s, 15_000, 6_000)
     if sql.is_postgres():
         assert [q.lstrip()[:4] for q in sums] == ["WITH"]  # with the writes
     else:
