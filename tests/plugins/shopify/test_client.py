@@ -303,6 +303,68 @@ async def test_a_pages_follow_ups_are_asked_for_at_once() -> None:
     assert len({e.order_ref for e in page.events}) == page.orders_seen == 10
 
 
+Query = Callable[[str, dict[str, Any]], bool]  # (query text, variables)
+
+
+class _Holding(httpx.AsyncBaseTransport):
+    """The fake, except that the queries `hold` picks wait until cancelled and
+    those `refuse` picks are answered HTTP 400."""
+
+    def __init__(
+        self, fake: FakeShopifyAdmin, *, hold: Query, refuse: Query | None = None
+    ):
+        self.fake, self.hold, self.refuse = fake, hold, refuse
+        self.cancelled = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(await request.aread())
+        query, variables = body["query"], body.get("variables") or {}
+        if self.refuse is not None and self.refuse(query, variables):
+            return httpx.Response(400, json={"errors": "bad request"})
+        if self.hold(query, variables):
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                self.cancelled += 1
+                raise
+        await asyncio.sleep(0)
+        return self.fake.handle(request)
+
+
+async def test_a_failed_follow_up_stops_the_others() -> None:
+    # The first page's refunds query is refused while its line items are
+    # still being read: the page fails, and the line-item query is cancelled
+    # rather than left spending the shop's cost budget.
+    fake = FakeShopifyAdmin(orders=200)
+    transport = _Holding(
+        fake,
+        hold=lambda query, _: "query LadderMore" in query,
+        refuse=lambda query, _: "query LadderRefunds" in query,
+    )
+    async with httpx.AsyncClient(transport=transport) as http:
+        with pytest.raises(PlatformCallError):
+            await fake.admin(http).orders_page(since=None, cursor=None, page_size=250)
+    assert transport.cancelled == 1
+
+
+async def test_closing_the_pages_drops_the_page_read_ahead() -> None:
+    fake = FakeShopifyAdmin(orders=200)
+    transport = _Holding(  # the second page's query: it has a cursor
+        fake,
+        hold=lambda query, variables: (
+            "query LadderOrders" in query and variables.get("after") is not None
+        ),
+    )
+    async with httpx.AsyncClient(transport=transport) as http:
+        pages = fake.admin(http).orders_pages(since=None, cursor=None, page_size=250)
+        first = await anext(pages)
+        assert first.has_next
+        await asyncio.sleep(0.01)  # the second page's query is on its way
+        await pages.aclose()
+        await asyncio.sleep(0)  # its cancellation is delivered
+    assert transport.cancelled == 1
+
+
 async def test_queries_at_once_do_not_count_on_the_same_points() -> None:
     # The bucket holds one more query, not two: the second waits for it to
     # refill instead of being refused.
