@@ -300,17 +300,15 @@ async def _pay(
     )
     if judged is None:
         return True
-    if spend is None or not spend.rows:  # points: read once they are written
+    if spend is None:  # tiers on points: read once the points are written
         metric = await tiers.qualifying_metric(
             store, customer.id, since=judged.since, until=judged.until
         )
-    else:
-        metric = tiers.total(spend.rows[0] if spend.rows else None) + (
-            tiers.spend_share(
-                judged,
-                paid_at=event.occurred_at,
-                amount=order.eligible_minor - order.refunded_minor,
-            )
+    else:  # `give` wrote it last: one row, as every SUM has
+        metric = tiers.total(spend.rows[0]) + tiers.spend_share(
+            judged,
+            paid_at=event.occurred_at,
+            amount=order.eligible_minor - order.refunded_minor,
         )
     await tiers.conclude(store, customer, judged, metric, note=note)
     return True

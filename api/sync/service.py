@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 
 from api.connections import service as connections
 from api.connections.models import Connection
-from api.core import sql, table_statistics
+from api.core import sql, table_statistics, tasks
 from api.core.errors import DomainError
 from api.customers.models import Customer, CustomerIdentity
 from api.ladder.models import StageChange
@@ -182,10 +182,6 @@ async def _ingest_all(
                 else:
                     report.skipped += 1
 
-    try:
-        async with asyncio.TaskGroup() as group:
-            for events in shoppers:
-                group.create_task(one_shopper(events))
-    except ExceptionGroup as failed:
-        # Callers handle the failure itself (an outage, a bug), not a group.
-        raise failed.exceptions[0] from failed
+    async with tasks.together() as group:
+        for events in shoppers:
+            group.create_task(one_shopper(events))

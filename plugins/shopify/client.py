@@ -30,13 +30,11 @@ import re
 import time
 from collections.abc import (
     AsyncGenerator,
-    AsyncIterator,
     Awaitable,
     Callable,
     Mapping,
     Sequence,
 )
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -44,6 +42,7 @@ from typing import Any
 
 import httpx
 
+from api.core import tasks
 from api.core.money import to_major
 from api.orders.events import OrderEvent
 from api.platforms import (
@@ -190,16 +189,6 @@ class QueryCostError(PlatformCallError):
 class _Retry:
     reason: str
     wait: float | None = None  # None: exponential backoff
-
-
-@asynccontextmanager
-async def _failing_together() -> AsyncIterator[None]:
-    """Queries run at once stop together (a TaskGroup), and the first
-    failure is raised as itself rather than as an ExceptionGroup."""
-    try:
-        yield
-    except ExceptionGroup as failed:
-        raise failed.exceptions[0] from failed
 
 
 # --- queries --------------------------------------------------------------------
@@ -673,7 +662,7 @@ class ShopifyAdmin:
         has_next, end_cursor = _page_info(connection)
         # The follow-ups are independent: asked for at once, each Shopify
         # answer's latency is paid once per page rather than once per query.
-        async with _failing_together(), asyncio.TaskGroup() as group:
+        async with tasks.together() as group:
             group.create_task(self._complete_line_items(nodes))
             group.create_task(self._complete_refunds(nodes))
         events: list[OrderEvent] = []
@@ -732,7 +721,7 @@ class ShopifyAdmin:
             async with slots:
                 await self._drain(order, "Order", "lineItems")
 
-        async with _failing_together(), asyncio.TaskGroup() as group:
+        async with tasks.together() as group:
             for order in orders:
                 group.create_task(drain(order))
 

@@ -46,6 +46,36 @@ async def _reloaded(connection: Connection) -> Connection:
     return fresh
 
 
+class _Pages:
+    """An order source of fixed pages; its cursor is the number of pages read."""
+
+    def __init__(self, pages: list[list[OrderEvent]]):
+        self.pages = pages
+
+    async def orders_page(self, *, cursor: str | None, **_: object) -> OrderPage:
+        n = int(cursor or 0)
+        return OrderPage(
+            events=self.pages[n],
+            orders_seen=len(self.pages[n]),
+            cursor=str(n + 1),
+            has_next=n + 1 < len(self.pages),
+            updated_until=None,
+        )
+
+
+async def _custom_connection(issued: IssuedKeys, settings: Settings) -> Connection:
+    await make_spend_rule(issued.store)
+    connection = await connections.connect(
+        issued.store,
+        platform=PlatformName.SHOPIFY,
+        shop_ref="pages.myshopify.com",
+        vault=Vault(settings.vault_key()),
+        access_token=TOKEN,
+    )
+    await connection.fetch_related("store")
+    return connection
+
+
 async def _ledger_total() -> int:
     return sum(
         int(str(p))
@@ -118,7 +148,7 @@ async def test_a_page_ingested_several_shoppers_at_once_is_exact(
     """Shoppers run concurrently on PostgreSQL: every event is applied once,
     with no error, and every shopper's points come out exact."""
     s = store.store
-    await make_spend_rule(s)
+    connection = await _custom_connection(store, settings)
     events = []
     for n in range(40):
         customer = f"shopper-{n}"
@@ -134,26 +164,7 @@ async def test_a_page_ingested_several_shoppers_at_once_is_exact(
             ),
             order_event(ref=f"o-{n}-b", customer=customer, amount=5_000),
         ]
-
-    class OnePage:
-        async def orders_page(self, **_: object) -> OrderPage:
-            return OrderPage(
-                events=events,
-                orders_seen=80,
-                cursor=None,
-                has_next=False,
-                updated_until=None,
-            )
-
-    connection = await connections.connect(
-        s,
-        platform=PlatformName.SHOPIFY,
-        shop_ref="one-page.myshopify.com",
-        vault=Vault(settings.vault_key()),
-        access_token=TOKEN,
-    )
-    await connection.fetch_related("store")
-    report = await sync.backfill(connection, OnePage())
+    report = await sync.backfill(connection, _Pages([events]))
     assert (report.errors, report.events_ingested) == (0, 120)
     balances = await Customer.filter(store_id=s.id).values_list(
         "points_balance", "points_pending", flat=False
@@ -260,36 +271,6 @@ async def test_the_tables_a_backfill_fills_are_checked_as_it_goes(
         ]
         * 2
     )
-
-
-class _Pages:
-    """An order source of fixed pages; its cursor is the number of pages read."""
-
-    def __init__(self, pages: list[list[OrderEvent]]):
-        self.pages = pages
-
-    async def orders_page(self, *, cursor: str | None, **_: object) -> OrderPage:
-        n = int(cursor or 0)
-        return OrderPage(
-            events=self.pages[n],
-            orders_seen=len(self.pages[n]),
-            cursor=str(n + 1),
-            has_next=n + 1 < len(self.pages),
-            updated_until=None,
-        )
-
-
-async def _custom_connection(issued: IssuedKeys, settings: Settings) -> Connection:
-    await make_spend_rule(issued.store)
-    connection = await connections.connect(
-        issued.store,
-        platform=PlatformName.SHOPIFY,
-        shop_ref="pages.myshopify.com",
-        vault=Vault(settings.vault_key()),
-        access_token=TOKEN,
-    )
-    await connection.fetch_related("store")
-    return connection
 
 
 async def test_a_failure_stops_the_run_at_the_last_page_fully_ingested(
