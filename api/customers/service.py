@@ -1,5 +1,6 @@
 """Customers of a store: upsert from any platform, enrolment, search and erasure."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -75,6 +76,25 @@ async def find_by_external_id(
         external_id.strip(),
     )
     return sql.model_from(Customer, row) if row else None
+
+
+async def known_external_ids(
+    store: Store, *, platform: Platform, external_ids: Iterable[str]
+) -> set[str]:
+    """Which of these platform ids name one of the store's customers, in one
+    statement: a backfill asks for a page's buyers at once."""
+    wanted = sorted({external_id.strip() for external_id in external_ids})
+    if not wanted:
+        return set()
+    marks = ", ".join(f"${n}" for n in range(3, len(wanted) + 3))
+    rows = await sql.fetch_all(
+        "SELECT external_id FROM customer_identities"  # noqa: S608 - placeholders only
+        f" WHERE store_id = $1 AND platform = $2 AND external_id IN ({marks})",
+        store.id,
+        platform,
+        *wanted,
+    )
+    return {row["external_id"] for row in rows}
 
 
 def search(

@@ -42,12 +42,19 @@ class IngestResult:
 
 
 async def ingest(
-    store: Store, event: OrderEvent, *, programme_version: int | None = None
+    store: Store,
+    event: OrderEvent,
+    *,
+    programme_version: int | None = None,
+    buyer_unknown: bool = False,
 ) -> IngestResult:
     """Apply an order event: points, tier and ladder move together, or not at all.
     `programme_version`: the store's version as the caller read it with the
     store row just before, outside any transaction that changed the
-    programme (see `snapshot.of`); None reads it here."""
+    programme (see `snapshot.of`); None reads it here. `buyer_unknown`: the
+    caller just found no customer with the event's platform id (a backfill
+    asks for a page's buyers at once), so the buyer is created without
+    looking first; one created meanwhile still wins, as in a race."""
     rules.check_event(event, store_currency=store.currency)
     # Stored and compared in UTC (SQLite compares timestamps as text).
     event = replace(
@@ -55,7 +62,7 @@ async def ingest(
         occurred_at=event.occurred_at.astimezone(UTC),
         updated_at=event.updated_at.astimezone(UTC),
     )
-    customer = await _customer_for(store, event)
+    customer = await _customer_for(store, event, buyer_unknown=buyer_unknown)
     order, created = await _locked_order(store, customer, event)
     result = IngestResult(order=order, effects=["created"] if created else [])
     stale = not created and rules.is_stale(event, order.snapshot_at)
@@ -106,17 +113,21 @@ def _took_back(result: IngestResult, done: reversals.Reversed) -> bool:
     return done.saved
 
 
-async def _customer_for(store: Store, event: OrderEvent) -> Customer:
+async def _customer_for(
+    store: Store, event: OrderEvent, *, buyer_unknown: bool
+) -> Customer:
     """The customer an order belongs to, locked: by platform id, else by email
     (guests), else (refunds that name only the order) the customer of the known
     order."""
-    found = await _known_customer_for(store, event)
+    found = await _known_customer_for(store, event, buyer_unknown=buyer_unknown)
     if isinstance(found, Customer):
         return found
     return await ledger.lock_customer(store, found)
 
 
-async def _known_customer_for(store: Store, event: OrderEvent) -> Customer | UUID:
+async def _known_customer_for(
+    store: Store, event: OrderEvent, *, buyer_unknown: bool
+) -> Customer | UUID:
     """The customer, locked, when found by platform id (one statement for a
     returning buyer) or created here; otherwise the id of the one found."""
     ref = event.customer
@@ -134,8 +145,12 @@ async def _known_customer_for(store: Store, event: OrderEvent) -> Customer | UUI
             )
         return UUID(str(known.customer_id))
     if ref.external_id:
-        found = await customers.find_by_external_id(
-            store, platform=platform, external_id=ref.external_id, lock=True
+        found = (
+            None
+            if buyer_unknown
+            else await customers.find_by_external_id(
+                store, platform=platform, external_id=ref.external_id, lock=True
+            )
         )
         if found is not None:
             return found

@@ -15,7 +15,8 @@ from api.connections import service as connections
 from api.connections.models import Connection
 from api.core import sql, table_statistics, tasks
 from api.core.errors import DomainError
-from api.customers.models import Customer, CustomerIdentity
+from api.customers import service as customers
+from api.customers.models import Customer, CustomerIdentity, Platform
 from api.ladder.models import StageChange
 from api.ledger.models import PointsLot, PointsTransaction
 from api.orders import service as orders
@@ -165,18 +166,28 @@ async def _ingest_all(
     # Read once per page, not once per event: a programme change made while
     # a page is ingested counts from the next page.
     version = await versions.of_store(connection.store.id)
+    # Most of a backfill's buyers are new: which are is asked once per page,
+    # and their first orders create them without looking each one up.
+    unknown = await _unknown_buyers(connection, shoppers)
 
     async def one_shopper(events: list[OrderEvent]) -> None:
         async with slots:
             for event in events:
+                buyer = _buyer_of(event)
                 try:
                     async with in_transaction():
                         result = await orders.ingest(
-                            connection.store, event, programme_version=version
+                            connection.store,
+                            event,
+                            programme_version=version,
+                            buyer_unknown=buyer is not None and buyer in unknown,
                         )
                 except DomainError:
                     report.errors += 1
                     continue
+                finally:
+                    if buyer is not None:  # known from now on, whatever happened
+                        unknown.discard(buyer)
                 if result.applied:
                     report.events_ingested += 1
                 else:
@@ -185,3 +196,27 @@ async def _ingest_all(
     async with tasks.together() as group:
         for events in shoppers:
             group.create_task(one_shopper(events))
+
+
+def _buyer_of(event: OrderEvent) -> tuple[Platform, str] | None:
+    ref = event.customer
+    external_id = (ref.external_id or "").strip()
+    return (Platform(ref.platform), external_id) if external_id else None
+
+
+async def _unknown_buyers(
+    connection: Connection, shoppers: list[list[OrderEvent]]
+) -> set[tuple[Platform, str]]:
+    """The page's buyers (platform, id) that no customer is known by yet."""
+    wanted: dict[Platform, set[str]] = {}
+    for events in shoppers:
+        for event in events:
+            if (buyer := _buyer_of(event)) is not None:
+                wanted.setdefault(buyer[0], set()).add(buyer[1])
+    unknown: set[tuple[Platform, str]] = set()
+    for platform, ids in wanted.items():
+        known = await customers.known_external_ids(
+            connection.store, platform=platform, external_ids=ids
+        )
+        unknown.update((platform, i) for i in ids - known)
+    return unknown

@@ -260,3 +260,25 @@ async def test_erasure_wins_over_a_racing_update(store: IssuedKeys) -> None:
         row = await Customer.get(id=customer.id)
         assert (row.erased_at is not None, row.email) == (True, None)
         customer = await make_customer(store.store, external_id=f"again-{uuid.uuid4()}")
+
+
+async def test_known_external_ids_are_this_stores_on_this_platform(
+    store: IssuedKeys, other_store: IssuedKeys
+) -> None:
+    await make_customer(store.store, external_id="a", platform=Platform.SHOPIFY)
+    await make_customer(store.store, external_id="b", platform=Platform.WOOCOMMERCE)
+    await make_customer(other_store.store, external_id="c", platform=Platform.SHOPIFY)
+    erased = await make_customer(
+        store.store, external_id="d", platform=Platform.SHOPIFY
+    )
+    await service.erase(store.store, erased.id)
+    known = await service.known_external_ids(
+        store.store, platform=Platform.SHOPIFY, external_ids=[" a ", "b", "c", "d", "e"]
+    )
+    assert known == {"a"}
+    assert (
+        await service.known_external_ids(
+            store.store, platform=Platform.SHOPIFY, external_ids=[]
+        )
+        == set()
+    )

@@ -10,7 +10,8 @@ from api.connections import service as connections
 from api.connections.models import Connection
 from api.core import table_statistics
 from api.core.crypto import Vault
-from api.customers.models import Customer
+from api.customers import service as customers
+from api.customers.models import Customer, CustomerIdentity
 from api.ledger.models import PointsTransaction
 from api.orders import service as orders
 from api.orders.events import OrderEvent, OrderEventKind
@@ -20,6 +21,7 @@ from api.program.models import EarningRule
 from api.settings import Settings
 from api.stores.service import IssuedKeys
 from api.sync import service as sync
+from tests.factories.customers import make_customer
 from tests.factories.program import make_spend_rule, order_event
 from tests.plugins.shopify.fake_admin import SHOP, TOKEN, FakeShopifyAdmin
 
@@ -305,3 +307,71 @@ async def test_a_failure_stops_the_run_at_the_last_page_fully_ingested(
     assert await Order.all().count() == 20
     assert await _ledger_total() == 20 * 100
     assert (await _reloaded(connection)).sync_cursor is None
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, name: str) -> list[tuple[str, Any]]:
+    """Each call of `customers.<name>`: the platform id, and what it gave."""
+    calls: list[tuple[str, Any]] = []
+    function = getattr(customers, name)
+
+    async def spied(*args: Any, **kwargs: Any) -> Any:
+        calls.append((kwargs["external_id"], await function(*args, **kwargs)))
+        return calls[-1][1]
+
+    monkeypatch.setattr(customers, name, spied)
+    return calls
+
+
+async def test_a_pages_new_buyers_are_created_without_being_looked_up(
+    store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which of a page's buyers are new is asked once: their first orders
+    create them straight away; later orders, and known buyers, look them up."""
+    connection = await _custom_connection(store, settings)
+    await make_customer(store.store, external_id="known")
+    looked_up = _spy(monkeypatch, "find_by_external_id")
+    created = _spy(monkeypatch, "create")
+    page = [
+        order_event(ref="o-1", customer="new-1", amount=1_000),
+        order_event(ref="o-2", customer="new-2", amount=2_000),
+        order_event(ref="o-3", customer="new-1", amount=3_000),
+        order_event(ref="o-4", customer="known", amount=4_000),
+    ]
+    report = await sync.backfill(connection, _Pages([page]))
+    assert (report.errors, report.events_ingested) == (0, 4)
+    assert sorted(ref for ref, _ in looked_up) == ["known", "new-1"]
+    assert sorted(ref for ref, made in created if made is not None) == [
+        "new-1",
+        "new-2",
+    ]
+    assert len(created) == 2  # none tried twice
+    balances = dict(
+        await CustomerIdentity.filter(store_id=store.store.id).values_list(
+            "external_id", "customer__points_balance"
+        )
+    )
+    assert balances == {"known": 40, "new-1": 40, "new-2": 20}
+
+
+async def test_a_buyer_created_after_the_page_was_asked_about_is_found(
+    store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A buyer who becomes known between the page's question and their order
+    (a webhook of another order, say) keeps one customer row: the create
+    yields to them, as in any race of first orders."""
+    connection = await _custom_connection(store, settings)
+    known = await make_customer(store.store, external_id="late")
+
+    async def nobody_known(*_: Any, **__: Any) -> set[str]:
+        return set()
+
+    monkeypatch.setattr(customers, "known_external_ids", nobody_known)
+    created = _spy(monkeypatch, "create")
+    report = await sync.backfill(
+        connection,
+        _Pages([[order_event(ref="o-1", customer="late", amount=5_000)]]),
+    )
+    assert (report.errors, report.events_ingested) == (0, 1)
+    assert created == [("late", None)]  # thought new, and the create yielded
+    assert await Customer.filter(store_id=store.store.id).count() == 1
+    assert (await Customer.get(id=known.id)).points_balance == 50
