@@ -1,6 +1,5 @@
 """The `ladder` command: serve, migrate, manage stores, seed the demo."""
 
-import asyncio
 import json
 import sys
 import webbrowser
@@ -19,7 +18,7 @@ from tortoise import Tortoise
 from tortoise.exceptions import BaseORMException
 from tortoise.transactions import in_transaction
 
-from api import db
+from api import db, runtime
 from api.core.errors import DomainError
 from api.settings import Settings
 
@@ -68,7 +67,7 @@ def _settings() -> Settings:
 def _run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run one async command; every expected failure becomes one line and exit 1."""
     try:
-        return asyncio.run(work())
+        return runtime.run(work())
     except CliError as error:
         _fail(str(error))
     except DomainError as error:
@@ -151,10 +150,8 @@ def serve(
         )
     if open_browser and settings.graphiql_enabled:
         webbrowser.open(url)
-    from api.runtime import tune_gc
-
     application = create_app(settings)
-    tune_gc()
+    runtime.tune_gc()
     uvicorn.run(
         application,
         host=host,

@@ -38,6 +38,7 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table
 
+from api import runtime
 from api.platforms import PlatformName
 from api.stores import credentials
 from bench import backfill, load, seed, servers
@@ -1025,7 +1026,7 @@ def cli() -> None:
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args()
-    report = asyncio.run(main(args))
+    report = runtime.run(main(args))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     if any("ladder" in result for result in report["scenarios"].values()):

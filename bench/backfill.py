@@ -14,7 +14,6 @@ Shopify shop is capped far lower by its cost budget (plugins/shopify/client.py).
 """
 
 import argparse
-import asyncio
 import json
 import time
 import uuid
@@ -29,7 +28,7 @@ import httpx
 from pydantic import SecretStr
 from tortoise import Tortoise
 
-from api import db
+from api import db, runtime
 from api.connections import service as connections
 from api.core import sql, table_statistics
 from api.core.crypto import Vault
@@ -192,10 +191,10 @@ def main() -> None:
         latency_ms=args.latency_ms,
     )
     if not args.statements:
-        print(json.dumps(asyncio.run(work), indent=2))
+        print(json.dumps(runtime.run(work), indent=2))
         return
     with count_queries() as counter:
-        result = asyncio.run(work)
+        result = runtime.run(work)
     # Setting up the database (migrations, the store) is counted too: a few
     # dozen statements, under 1% at 5,000 orders.
     result["statements_per_event"] = round(counter.count / result["events_ingested"], 2)

@@ -10,7 +10,6 @@ statements per request (see docs/performance.md).
 """
 
 import argparse
-import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -20,7 +19,7 @@ from uuid import UUID
 import asyncpg
 from tortoise import Tortoise, connections
 
-from api import db
+from api import db, runtime
 from api.customers.models import Customer
 from api.orders.models import Order
 from bench import seed
@@ -91,7 +90,7 @@ def main() -> None:
     parser.add_argument("--name", default="ladder_bench")
     parser.add_argument("-n", type=int, default=2000)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.database, args.name, args.n)), indent=2))
+    print(json.dumps(runtime.run(run(args.database, args.name, args.n)), indent=2))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ prints how many statements each ran. Transaction control
 """
 
 import argparse
-import asyncio
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from uuid import UUID
 import asyncpg
 import httpx
 
+from api import runtime
 from api.app import create_app
 from api.stores import credentials
 from bench import seed
@@ -124,7 +124,7 @@ def main() -> None:
         "--show", default="", help="print the statements of cases named so"
     )
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.database, args.name, args.show)), indent=2))
+    print(json.dumps(runtime.run(run(args.database, args.name, args.show)), indent=2))
 
 
 if __name__ == "__main__":
