@@ -73,7 +73,9 @@ def locking(clause: str = "FOR UPDATE") -> str:
     return f" {clause}" if is_postgres() else ""
 
 
-@cache
+# `fields` may come from a request's selection (a page reads the columns its
+# fields show): the caches holding them are bounded.
+@lru_cache(maxsize=1024)
 def columns(
     model: type[Model],
     table_alias: str,
@@ -121,7 +123,7 @@ def model_from(
     return mapped
 
 
-@cache
+@lru_cache(maxsize=1024)
 def _mapper(
     model: type[M], prefix: str, fields: tuple[str, ...] | None = None
 ) -> Callable[[Mapping[str, Any]], M]:

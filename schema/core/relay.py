@@ -154,13 +154,25 @@ class EmptyRows(list[Any]):
 def selects(info: Any, *path: str) -> bool:
     """Whether the query selects the field at `path` below the current one
     (through fragments), so a resolver can preload only what is asked for."""
+    return bool(_level(info, path))
+
+
+def selected_names(info: Any, *path: str) -> frozenset[str]:
+    """The names of the fields selected below the field at `path` under the
+    current one (through fragments; aliases and directives aside, so a field
+    skipped by `@skip` counts: never fewer than the query may ask for)."""
+    children = [child for node in _level(info, path) for child in node.selections]
+    return frozenset(node.name for node in _through_fragments(children))
+
+
+def _level(info: Any, path: tuple[str, ...]) -> list[Any]:
     level = _through_fragments(list(info.selected_fields))
     for name in path:
         children = [child for node in level for child in node.selections]
         level = [node for node in _through_fragments(children) if node.name == name]
         if not level:
-            return False
-    return True
+            break
+    return level
 
 
 def _through_fragments(nodes: list[Any]) -> list[Any]:

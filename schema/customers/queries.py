@@ -17,10 +17,10 @@ from schema.context import Info
 from schema.core.permissions import IsAuthenticated, IsSecretKey, caller
 from schema.core.relay import EmptyRows, decode_id
 from schema.customers.types import (
-    LISTED_COLUMNS,
     Customer,
     CustomerConnection,
     Platform,
+    listed_columns,
 )
 from schema.ladder.types import LadderStage
 
@@ -138,7 +138,7 @@ class CustomerQuery:
         # Rows, not types: the connection wraps each row in a ListedCustomer.
         return service.search(  # type: ignore[return-value]
             store,
-            fields=LISTED_COLUMNS,
+            fields=listed_columns(info),
             text=query,
             enrolled=enrolled,
             stage=Stage[stage.name] if stage else None,

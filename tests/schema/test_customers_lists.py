@@ -371,3 +371,35 @@ async def test_every_field_a_list_allows_resolves_on_its_rows(
             answered.append(name)
     assert {"id", "email", "tier", "isLapsed", "createdAt"} <= set(answered)
     assert {"tierProgress", "nudges", "pointsLots"} <= set(refused)
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_a_page_reads_the_columns_its_fields_show(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
+    """Through fragments and aliases, and with a field skipped by a directive
+    still read: the answers are those of a page that reads every column."""
+    everything = """{ customers(first: 20) { edges { node {
+        id mail: email pointsBalance stage tier { name } } } } }"""
+    fragments = """
+    query($skip: Boolean!) { customers(first: 20) { edges { node {
+        ...Balance ... on Customer { mail: email tier { name } }
+        stage @skip(if: $skip) } } } }
+    fragment Balance on Customer { id pointsBalance }
+    """
+    full = await gql(everything, key=store.secret_key)
+    assert not full.errors
+    with count_queries() as counter:
+        partial = await gql(fragments, {"skip": False}, key=store.secret_key)
+    assert partial.data == full.data
+    (page,) = [s for s in counter.statements if "FROM customers" in s]
+    listed = page.split("FROM customers")[0]
+    for column in ("id", "email", "points_balance", "stage", "tier_id"):
+        assert f"t.{column} AS" in listed
+    for column in ("first_name", "points_lifetime", "created_at", "last_order_at"):
+        assert f"t.{column} AS" not in listed
+    skipped = await gql(fragments, {"skip": True}, key=store.secret_key)
+    assert not skipped.errors
+    assert [
+        {k: v for k, v in node.items() if k != "stage"} for node in _nodes(full)
+    ] == _nodes(skipped)
