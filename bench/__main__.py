@@ -529,6 +529,18 @@ async def _ledger_consistent(bench: Bench, ids: list[UUID]) -> bool:
 async def scenario_webhooks(bench: Bench) -> None:
     """(4) Signed Shopify orders/paid webhooks, end to end until the points are
     in the ledger, against the control doing the same inserts with asyncpg."""
+    # A backend kept open while the scenario runs: the server's CPU is read
+    # through its parent.
+    watcher = await asyncpg.connect(bench.dsn)
+    try:
+        backend: int = await watcher.fetchval("SELECT pg_backend_pid()")
+        samples = await _webhook_rounds(bench, backend)
+    finally:
+        await watcher.close()
+    _webhook_results(bench, samples)
+
+
+async def _webhook_rounds(bench: Bench, backend: int) -> dict[str, list[Sample]]:
     seeded = bench.seeded
     per_run = bench.args.webhook_orders
     samples: dict[str, list[Sample]] = {"ladder": [], "control": []}
@@ -548,14 +560,27 @@ async def scenario_webhooks(bench: Bench) -> None:
                 for ref in refs
             ]
             started = time.perf_counter()
+            postgres_started = servers.postgres_cpu_seconds(backend)
             sample = await bench.measure(
                 server, iter(requests).__iter__, connections=16, count=per_run
             )
             credited = await _wait_for_credits(bench, refs)
             elapsed = time.perf_counter() - started
+            postgres_ended = servers.postgres_cpu_seconds(backend)
             sample.extra |= {"orders_credited": credited, "seconds": elapsed}
+            if postgres_started is not None and postgres_ended is not None:
+                # Every process of the server: the credits' polling and
+                # autovacuum included, alike for both sides.
+                sample.extra["postgres_cpu_ms"] = (
+                    1000 * (postgres_ended - postgres_started) / per_run
+                )
             sample.per_second = credited / elapsed
             samples[side].append(sample)
+    return samples
+
+
+def _webhook_results(bench: Bench, samples: dict[str, list[Sample]]) -> None:
+    per_run = bench.args.webhook_orders
     ratios = [
         lad.per_second / c.per_second
         for lad, c in zip(samples["ladder"], samples["control"], strict=True)
@@ -566,6 +591,9 @@ async def scenario_webhooks(bench: Bench) -> None:
         "ratio_meaning": "Ladder orders credited/s / control orders credited/s",
         "connections": 16,
         "orders_per_round": per_run,
+        "postgres_cpu_ms_per_order": {
+            side: _median_of(runs, "postgres_cpu_ms") for side, runs in samples.items()
+        },
         "all_credited": all(
             s.extra["orders_credited"] == per_run
             for runs in samples.values()
@@ -594,6 +622,11 @@ def _order_webhook(ref: int, customer_ref: int, port: int) -> bytes:
     return load.request(
         "POST", "/webhooks/shopify", body=raw, headers=headers, port=port
     )
+
+
+def _median_of(runs: list[Sample], key: str) -> float | None:
+    values = [s.extra[key] for s in runs if key in s.extra]
+    return round(statistics.median(values), 3) if values else None
 
 
 async def _wait_for_credits(bench: Bench, refs: list[int], limit: float = 120) -> int:
