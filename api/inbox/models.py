@@ -34,4 +34,5 @@ class WebhookDelivery(Model):
     class Meta:
         table = "webhook_deliveries"
         unique_together = (("platform", "shop_ref", "topic", "event_key"),)
-        indexes = (("store_id", "processed_at", "received_at"),)
+        # The redrive's index is partial, on deliveries not processed yet
+        # (migration 0011: tortoise cannot declare `IS NULL` conditions).

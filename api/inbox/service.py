@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from tortoise.expressions import F
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from api.connections import service as connections
@@ -279,20 +280,25 @@ async def _apply(
         await connections.uninstall(connection)
 
 
-async def redrive(
-    connectors: Mapping[PlatformName, Connector], limit: int = 200
-) -> int:
-    """Process deliveries stored but not processed (crash, outage, early refund)."""
-    due = (
-        await WebhookDelivery.filter(
+def due_for_redrive(limit: int) -> QuerySet[WebhookDelivery]:
+    """The oldest deliveries stored but not processed, across stores: read
+    through their partial index (migration 0011), which holds only these."""
+    return (
+        WebhookDelivery.filter(
             processed_at__isnull=True,
             attempts__lt=MAX_ATTEMPTS,
             received_at__lte=utc_now() - REDRIVE_AFTER,
         )
         .order_by("received_at")
         .limit(limit)
-        .values_list("id", flat=True)
     )
+
+
+async def redrive(
+    connectors: Mapping[PlatformName, Connector], limit: int = 200
+) -> int:
+    """Process deliveries stored but not processed (crash, outage, early refund)."""
+    due = await due_for_redrive(limit).values_list("id", flat=True)
     done = 0
     for delivery_id in due:
         done += await process(UUID(str(delivery_id)), connectors)
