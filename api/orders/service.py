@@ -162,7 +162,15 @@ async def _known_customer_for(
         )
         if created is not None:
             return created
-        result = await customers.upsert(  # a concurrent first order won
+        # Known after all (a concurrent first order, or one created since the
+        # caller asked): that customer, as a lookup finds them, their email
+        # untouched by an order that may be years old.
+        found = await customers.find_by_external_id(
+            store, platform=platform, external_id=ref.external_id, lock=True
+        )
+        if found is not None:
+            return found
+        result = await customers.upsert(
             store, platform=platform, external_id=ref.external_id, changes=changes
         )
         return result.customer.id

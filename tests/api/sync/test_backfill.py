@@ -1,6 +1,7 @@
 """Backfill from a fake Shopify Admin API: every order exactly once, resumable,
 and a second run changes nothing."""
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -360,18 +361,19 @@ async def test_a_buyer_created_after_the_page_was_asked_about_is_found(
     (a webhook of another order, say) keeps one customer row: the create
     yields to them, as in any race of first orders."""
     connection = await _custom_connection(store, settings)
-    known = await make_customer(store.store, external_id="late")
+    known = await make_customer(store.store, external_id="late")  # ada@example.com
 
     async def nobody_known(*_: Any, **__: Any) -> set[str]:
         return set()
 
     monkeypatch.setattr(customers, "known_external_ids", nobody_known)
     created = _spy(monkeypatch, "create")
-    report = await sync.backfill(
-        connection,
-        _Pages([[order_event(ref="o-1", customer="late", amount=5_000)]]),
-    )
+    # An old order, under the email the buyer had then.
+    event = order_event(ref="o-1", customer="late", amount=5_000)
+    event = replace(event, customer=replace(event.customer, email="old@example.com"))
+    report = await sync.backfill(connection, _Pages([[event]]))
     assert (report.errors, report.events_ingested) == (0, 1)
     assert created == [("late", None)]  # thought new, and the create yielded
     assert await Customer.filter(store_id=store.store.id).count() == 1
-    assert (await Customer.get(id=known.id)).points_balance == 50
+    found = await Customer.get(id=known.id)
+    assert (found.points_balance, found.email) == (50, "ada@example.com")
