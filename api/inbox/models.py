@@ -36,3 +36,5 @@ class WebhookDelivery(Model):
         unique_together = (("platform", "shop_ref", "topic", "event_key"),)
         # The redrive's index is partial, on deliveries not processed yet
         # (migration 0011: tortoise cannot declare `IS NULL` conditions).
+        # Nothing leads with store_id: deleting a store (no path does yet)
+        # would read the whole inbox.

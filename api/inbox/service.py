@@ -282,7 +282,8 @@ async def _apply(
 
 def due_for_redrive(limit: int) -> QuerySet[WebhookDelivery]:
     """The oldest deliveries stored but not processed, across stores: read
-    through their partial index (migration 0011), which holds only these."""
+    through the partial index of unprocessed deliveries (migration 0011),
+    past those out of attempts."""
     return (
         WebhookDelivery.filter(
             processed_at__isnull=True,
