@@ -73,9 +73,6 @@ def locking(clause: str = "FOR UPDATE") -> str:
     return f" {clause}" if is_postgres() else ""
 
 
-# `fields` may come from a request's selection (a page reads the columns its
-# fields show): the caches holding them are bounded.
-@lru_cache(maxsize=1024)
 def columns(
     model: type[Model],
     table_alias: str,
@@ -84,6 +81,32 @@ def columns(
 ) -> str:
     """The model's columns for a SELECT list, each named `prefix + column`;
     only those of `fields` (field names) when given."""
+    if fields is None:
+        return _all_columns(model, table_alias, prefix)
+    return _some_columns(model, table_alias, prefix, fields)
+
+
+# Whole rows: a few shapes, kept for good. `fields` may come from a request's
+# selection (a page reads the columns its fields show): those are bounded
+# apart, so a caller cycling selections cannot push the hot shapes out.
+@cache
+def _all_columns(model: type[Model], table_alias: str, prefix: str) -> str:
+    return _column_list(model, table_alias, prefix, None)
+
+
+@lru_cache(maxsize=256)
+def _some_columns(
+    model: type[Model], table_alias: str, prefix: str, fields: tuple[str, ...]
+) -> str:
+    return _column_list(model, table_alias, prefix, fields)
+
+
+def _column_list(
+    model: type[Model],
+    table_alias: str,
+    prefix: str,
+    fields: tuple[str, ...] | None,
+) -> str:
     wanted = _columns_of(model, fields)
     return ", ".join(
         f"{table_alias}.{column} AS {prefix}{column}"
@@ -123,9 +146,28 @@ def model_from(
     return mapped
 
 
-@lru_cache(maxsize=1024)
 def _mapper(
     model: type[M], prefix: str, fields: tuple[str, ...] | None = None
+) -> Callable[[Mapping[str, Any]], M]:
+    if fields is None:
+        return _whole_row_mapper(model, prefix)
+    return _partial_row_mapper(model, prefix, fields)
+
+
+@cache  # as `_all_columns`
+def _whole_row_mapper(model: type[M], prefix: str) -> Callable[[Mapping[str, Any]], M]:
+    return _row_mapper(model, prefix, None)
+
+
+@lru_cache(maxsize=256)  # as `_some_columns`
+def _partial_row_mapper(
+    model: type[M], prefix: str, fields: tuple[str, ...]
+) -> Callable[[Mapping[str, Any]], M]:
+    return _row_mapper(model, prefix, fields)
+
+
+def _row_mapper(
+    model: type[M], prefix: str, fields: tuple[str, ...] | None
 ) -> Callable[[Mapping[str, Any]], M]:
     """`Model._init_from_db` unrolled for one model: the same attributes and
     conversions, without a keyword dict and a call per column. A page of 100

@@ -86,14 +86,19 @@ async def known_external_ids(
     wanted = sorted({external_id.strip() for external_id in external_ids})
     if not wanted:
         return set()
-    marks = ", ".join(f"${n}" for n in range(3, len(wanted) + 3))
-    rows = await sql.fetch_all(
-        "SELECT external_id FROM customer_identities"  # noqa: S608 - placeholders only
-        f" WHERE store_id = $1 AND platform = $2 AND external_id IN ({marks})",
-        store.id,
-        platform,
-        *wanted,
+    query = (
+        "SELECT external_id FROM customer_identities"
+        " WHERE store_id = $1 AND platform = $2"
     )
+    if sql.is_postgres():  # one statement text whatever the page holds
+        rows = await sql.fetch_all(
+            f"{query} AND external_id = ANY($3::text[])", store.id, platform, wanted
+        )
+    else:
+        marks = ", ".join(f"${n}" for n in range(3, len(wanted) + 3))
+        rows = await sql.fetch_all(
+            f"{query} AND external_id IN ({marks})", store.id, platform, *wanted
+        )
     return {row["external_id"] for row in rows}
 
 

@@ -343,12 +343,23 @@ def _with_global_ids(data: dict[str, object]) -> dict[str, object]:
 # all) cost a page ~0.2 ms to decode and map for nothing.
 LISTED_COLUMNS = (*(column for column, _ in _FROM_ROW.values()), "tier_id")
 # The columns a listed customer's field reads, beside `id` (read by every
-# page: relay ids and what refuses or loads per customer). A field not named
+# page: relay ids, and what loads or refuses per customer). A field not named
 # here reads all of LISTED_COLUMNS.
 _LISTED_FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     **{name: (column,) for name, (column, _) in _FROM_ROW.items()},
     "tier": ("tier_id",),
     "is_lapsed": ("last_order_at",),
+    **dict.fromkeys(
+        (
+            "external_ids",
+            "orders",
+            "points_transactions",
+            "redemptions",
+            "tier_history",
+            "stage_history",
+        ),
+        (),
+    ),
 }
 
 

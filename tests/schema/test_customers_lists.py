@@ -22,6 +22,7 @@ from api.membership import service as membership
 from api.stores.service import IssuedKeys
 from api.tiers.models import Tier
 from schema import build_schema
+from schema.customers.types import LISTED_COLUMNS
 from tests.factories.customers import make_customer
 from tests.factories.program import ingest, make_spend_rule, make_tier, order_event
 from tests.graphql import GraphQLClient, count_queries, global_id
@@ -403,3 +404,21 @@ async def test_a_page_reads_the_columns_its_fields_show(
     assert [
         {k: v for k, v in node.items() if k != "stage"} for node in _nodes(full)
     ] == _nodes(skipped)
+
+
+async def test_a_field_without_known_columns_reads_them_all(
+    gql: GraphQLClient, store: IssuedKeys
+) -> None:
+    # `pointsLots` names no columns (lists refuse it): like a field added
+    # later without them, its page reads every listed column, so nothing can
+    # fail on a column left out.
+    await make_customer(store.store)
+    with count_queries() as counter:
+        with_unknown = await gql(
+            "{ customers(first: 5) { edges { node { id isLapsed pointsLots { points } } } } }",
+            key=store.secret_key,
+        )
+    assert with_unknown.error_codes == ["BAD_USER_INPUT"]  # refused, not failed
+    (page,) = [s for s in counter.statements if "FROM customers" in s]
+    listed = page.split("FROM customers")[0]
+    assert all(f"t.{column} AS" in listed for column in LISTED_COLUMNS)
