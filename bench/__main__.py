@@ -569,8 +569,8 @@ async def _webhook_rounds(bench: Bench, backend: int) -> dict[str, list[Sample]]
             postgres_ended = servers.postgres_cpu_seconds(backend)
             sample.extra |= {"orders_credited": credited, "seconds": elapsed}
             if postgres_started is not None and postgres_ended is not None:
-                # Every process of the server: the credits' polling and
-                # autovacuum included, alike for both sides.
+                # Every process of the server, autovacuum and the credits'
+                # polling included (which lasts as long as the side is slow).
                 sample.extra["postgres_cpu_ms"] = (
                     1000 * (postgres_ended - postgres_started) / per_run
                 )

@@ -166,8 +166,8 @@ async def _ingest_all(
     # Read once per page, not once per event: a programme change made while
     # a page is ingested counts from the next page.
     version = await versions.of_store(connection.store.id)
-    # Most of a backfill's buyers are new: which are is asked once per page,
-    # and their first orders create them without looking each one up.
+    # Most of a backfill's buyers are new: the page asks once which ones, and
+    # their first orders create them without looking each one up.
     unknown = await _unknown_buyers(connection, shoppers)
 
     async def one_shopper(events: list[OrderEvent]) -> None:
@@ -186,7 +186,7 @@ async def _ingest_all(
                     report.errors += 1
                     continue
                 finally:
-                    if buyer is not None:  # known from now on, whatever happened
+                    if buyer is not None:  # later events look them up
                         unknown.discard(buyer)
                 if result.applied:
                     report.events_ingested += 1
