@@ -18,7 +18,10 @@ async def shop(
     store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> Connection:
     async def apply(
-        connection: Connection, fact: object, programme_version: int | None
+        connection: Connection,
+        fact: object,
+        programme_version: int | None,
+        rider: object = None,  # only payments carry one: these facts are not
     ) -> None:
         kind, _, name = str(fact).rpartition(":")
         await make_customer(
