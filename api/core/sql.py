@@ -317,21 +317,6 @@ class Read(Write):
     rows: list[Mapping[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class Rider:
-    """A write that may ride in another's round trip: the first combined write
-    that `take`s it carries it, and its owner runs it alone when none did."""
-
-    write: Write
-    taken: bool = False
-
-    def take(self) -> tuple[Write, ...]:
-        if self.taken:
-            return ()
-        self.taken = True
-        return (self.write,)
-
-
 @cache
 def _insert_sql(model: type[Model]) -> tuple[str, tuple[str, ...]]:
     if model._meta.generated_db_fields:  # its new id would have to be read back

@@ -27,7 +27,7 @@ from api.inbox.models import WebhookDelivery
 from api.membership import service as membership
 from api.orders import service as orders
 from api.orders.errors import OrderErrorCode
-from api.orders.events import OrderEvent, OrderEventKind
+from api.orders.events import OrderEvent
 from api.platforms import (
     AppUninstalled,
     Connector,
@@ -103,45 +103,26 @@ async def receive(
         return Receipt(stored, pending=True) if stored else None
     delivery = _delivery(connection, topic, event_key, payload)
     delivery.processed_at, delivery.attempts = utc_now(), 1
-    # A payment's delivery is stored in the payment's own statement, one round
-    # trip fewer on the hottest path: a plain insert, so a duplicate fails on
-    # the key and its transaction is undone. Other deliveries are stored first.
-    rider = sql.Rider(sql.insert(delivery, _converted(raw))) if _pays(facts) else None
-    failure: Exception | None = None
     try:
         async with in_transaction():
-            if rider is None and not await _insert(delivery, raw):
+            if not await _insert(delivery, raw):
                 return None  # stored already (a concurrent one waited for it)
-            skipped = await _apply_all(connection, facts, programme_version, rider)
-            if rider and not rider.taken and not await _insert(delivery, raw):
-                raise _RepeatError  # undoes what the repeat did (settling)
+            skipped = await _apply_all(connection, facts, programme_version)
             if skipped:
                 delivery.last_error = _skip_note(skipped)
                 await delivery.save(update_fields=["last_error"])
         return Receipt(delivery, pending=False)
-    except _RepeatError:
-        return None
     except _RefusedError as refused:
         delivery.last_error = _skip_note([str(refused)])
     except Exception as error:  # kept, counted and retried: never lost
+        logger.warning("webhook %s failed: %s", delivery.id, type(error).__name__)
         delivery.processed_at = None
         delivery.last_error = _failure_note(error)
-        failure = error
     # Undone with the transaction: stored again on its own. A database that
     # is down raises here, and the platform is answered 503 and retries.
     if not await _insert(delivery, raw):
-        return None  # a duplicate after all: a riding insert met the first's key
-    if failure is not None:
-        logger.warning("webhook %s failed: %s", delivery.id, type(failure).__name__)
+        return None
     return Receipt(delivery, pending=False)
-
-
-def _pays(facts: Sequence[object]) -> bool:
-    return (
-        len(facts) == 1
-        and isinstance(facts[0], OrderEvent)
-        and facts[0].kind is OrderEventKind.PAID
-    )
 
 
 def _delivery(
@@ -158,16 +139,9 @@ def _delivery(
 
 
 async def _insert(delivery: WebhookDelivery, raw: str | None) -> bool:
-    return await sql.insert_unless_exists(delivery, _converted(raw))
-
-
-def _converted(raw: str | None) -> dict[str, Any] | None:
-    return {"payload": raw} if raw is not None else None
-
-
-class _RepeatError(Exception):
-    """A payment's delivery met its stored twin without paying anything: the
-    transaction is undone and the delivery answered as a duplicate."""
+    return await sql.insert_unless_exists(
+        delivery, {"payload": raw} if raw is not None else None
+    )
 
 
 class _RefusedError(Exception):
@@ -225,15 +199,13 @@ async def _apply_all(
     connection: Connection,
     facts: Sequence[object],
     programme_version: int | None = None,
-    rider: sql.Rider | None = None,
 ) -> list[str]:
-    """Apply the facts; the reasons of those refused for good (skipped).
-    `rider` rides with a single fact only: a savepoint could undo it."""
+    """Apply the facts; the reasons of those refused for good (skipped)."""
     if len(facts) == 1:
         # The usual single fact needs no savepoint (two round trips): if it is
         # refused, the whole transaction is undone instead (_RefusedError).
         try:
-            await _apply(connection, facts[0], programme_version, rider)
+            await _apply(connection, facts[0], programme_version)
         except DomainError as error:
             if _retry_later(error):
                 raise
@@ -293,18 +265,13 @@ def _retry_later(error: DomainError) -> bool:
 
 
 async def _apply(
-    connection: Connection,
-    fact: object,
-    programme_version: int | None,
-    rider: sql.Rider | None = None,
+    connection: Connection, fact: object, programme_version: int | None
 ) -> None:
     store: Store = connection.store
     if isinstance(fact, OrderEvent):
         if fact.extra.get("test") == "true" and not connection.include_test_orders:
             return  # test-gateway orders earn nothing unless the store opts in
-        await orders.ingest(
-            store, fact, programme_version=programme_version, rider=rider
-        )
+        await orders.ingest(store, fact, programme_version=programme_version)
     elif isinstance(fact, PlatformCustomer):
         await membership.sync_platform_customer(store, fact)
     elif isinstance(fact, PrivacyRequest):

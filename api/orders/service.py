@@ -47,7 +47,6 @@ async def ingest(
     *,
     programme_version: int | None = None,
     buyer_unknown: bool = False,
-    rider: sql.Rider | None = None,
 ) -> IngestResult:
     """Apply an order event: points, tier and ladder move together, or not at all.
     `programme_version`: the store's version as the caller read it with the
@@ -55,9 +54,7 @@ async def ingest(
     programme (see `snapshot.of`); None reads it here. `buyer_unknown`: the
     caller just found no customer with the event's platform id (a backfill
     asks for a page's buyers at once), so the buyer is created without
-    looking first; one created meanwhile still wins, as in a race. `rider`:
-    the caller's write, carried in the payment's statement if this event
-    pays the order (the inbox stores the delivery so)."""
+    looking first; one created meanwhile still wins, as in a race."""
     rules.check_event(event, store_currency=store.currency)
     # Stored and compared in UTC (SQLite compares timestamps as text).
     event = replace(
@@ -91,9 +88,7 @@ async def ingest(
         order.snapshot_at = event.updated_at
     saved = False
     if event.kind is OrderEventKind.PAID and order.paid_at is None:
-        saved = await _pay(
-            store, customer, order, event, result, programme_version, rider
-        )
+        saved = await _pay(store, customer, order, event, result, programme_version)
     elif event.kind is OrderEventKind.REFUNDED:
         saved = _took_back(
             result, await reversals.refund(store, customer, order, event)
@@ -271,7 +266,6 @@ async def _pay(
     event: OrderEvent,
     result: IngestResult,
     programme_version: int | None,
-    rider: sql.Rider | None,
 ) -> bool:
     """Pay the order and earn its points; True when the order was saved."""
     if order.status is OrderStatus.CANCELLED:
@@ -311,8 +305,8 @@ async def _pay(
         if judged is None
         else tiers.spend_read(store, customer.id, judged, without_order=order.id)
     )
-    # One round trip: the caller's rider, the points, the customer's count and
-    # stage, the order, the stage's record and the spend.
+    # One round trip: the points, the customer's count and stage, the order,
+    # the stage's record and the spend.
     await earning.give(
         store,
         customer,
@@ -322,7 +316,6 @@ async def _pay(
         order_id=order.id,
         also_save=(*counted, *moved.fields),
         also_write=(
-            *(rider.take() if rider else ()),
             sql.update(order, CHANGING),
             *moved.writes,
             *([spend] if spend else []),

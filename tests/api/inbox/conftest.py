@@ -18,10 +18,7 @@ async def shop(
     store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> Connection:
     async def apply(
-        connection: Connection,
-        fact: object,
-        programme_version: int | None,
-        rider: object = None,  # only payments carry one: these facts are not
+        connection: Connection, fact: object, programme_version: int | None
     ) -> None:
         kind, _, name = str(fact).rpartition(":")
         await make_customer(
