@@ -145,15 +145,12 @@ async def _known_customer_for(
             )
         return UUID(str(known.customer_id))
     if ref.external_id:
-        found = (
-            None
-            if buyer_unknown
-            else await customers.find_by_external_id(
+        if not buyer_unknown:
+            found = await customers.find_by_external_id(
                 store, platform=platform, external_id=ref.external_id, lock=True
             )
-        )
-        if found is not None:
-            return found
+            if found is not None:
+                return found
         changes = CustomerChanges({"email": ref.email} if ref.email else {})
         # A first order (most of a backfill): the new row is this
         # transaction's own, so it is not read back and locked.
@@ -170,6 +167,7 @@ async def _known_customer_for(
         )
         if found is not None:
             return found
+        # Its customer erased in between: upsert makes them anew.
         result = await customers.upsert(
             store, platform=platform, external_id=ref.external_id, changes=changes
         )
