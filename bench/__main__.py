@@ -844,9 +844,10 @@ OPT_IN = {"soak"}
 
 
 def _ladder_env(url: str, pool: int) -> dict[str, str]:
+    joiner = "&" if "?" in url else "?"  # a URL may name a Unix socket's host
     return {
         "LADDER_ENVIRONMENT": "production",
-        "LADDER_DATABASE_URL": f"{url}?minsize={pool}&maxsize={pool}",
+        "LADDER_DATABASE_URL": f"{url}{joiner}minsize={pool}&maxsize={pool}",
         "LADDER_SECRET_KEY": seed.SECRET_KEY,
         "LADDER_PUBLIC_URL": "https://ladder.bench.example",
         "LADDER_SHOPIFY_API_KEY": "bench",

@@ -50,7 +50,7 @@ async def fresh_database(base_url: str) -> AsyncIterator[Settings]:
     name = f"ladder_bench_{uuid.uuid4().hex[:8]}"
     admin_url = base_url.replace("postgres://", "postgresql://", 1)
     parts = urlsplit(base_url)
-    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
     conn = await asyncpg.connect(admin_url)
     await conn.execute(f'CREATE DATABASE "{name}"')
     await conn.close()

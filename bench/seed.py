@@ -70,7 +70,7 @@ class Seeded:
 
 def database_url(base_url: str, name: str) -> str:
     parts = urlsplit(base_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 
 
 def asyncpg_url(url: str) -> str:
