@@ -6,6 +6,7 @@ interrupted halfway and resumed; each order must be ingested exactly once.
     .venv/bin/python -m bench.backfill --orders 500 --statements
     .venv/bin/python -m bench.backfill --without-statistics   # what they buy
     .venv/bin/python -m bench.backfill --orders 1000 --latency-ms 100   # a remote shop
+    .venv/bin/python -m bench.backfill --platform-side   # the ceiling: nothing ingested
 
 Creates and drops its own database next to --database. The fake API answers
 over HTTP from its own process (bench/fake_api.py), as a real platform would,
@@ -33,7 +34,7 @@ from api.connections import service as connections
 from api.core import sql, table_statistics
 from api.core.crypto import Vault
 from api.orders.models import Order
-from api.platforms import PlatformName
+from api.platforms import PlatformName, order_pages
 from api.program import service as program
 from api.program.rules import RuleKind
 from api.settings import Settings
@@ -66,6 +67,62 @@ async def fresh_database(base_url: str) -> AsyncIterator[Settings]:
         await conn.close()
 
 
+def _fake_server(
+    platform: PlatformName, orders: int, latency_ms: float
+) -> servers.Server:
+    # The fake answers from its own process, as a real platform would; the
+    # client's own fake object is only for its options (shop, token, clock).
+    return servers.start(
+        "fake-api",
+        "bench.fake_api:create",
+        {
+            "LADDER_FAKE_PLATFORM": platform.value,
+            "LADDER_FAKE_ORDERS": str(orders),
+            "LADDER_FAKE_LATENCY_MS": str(latency_ms),
+        },
+        ready_path="/",
+        factory=True,
+    )
+
+
+async def platform_side(
+    platform: PlatformName, orders: int, *, latency_ms: float = 0
+) -> dict[str, Any]:
+    """The ceiling a backfill cannot pass on this machine: the same pages
+    asked for and read into order events by the same client, with nothing
+    ingested, checkpointed or stored. On two cores the fake platform's CPU
+    is spent beside Ladder's; a real platform spends its own elsewhere."""
+    fake: Any = fake_api.fake_for(platform, 0)
+    server = _fake_server(platform, orders, latency_ms)
+    try:
+        started = time.perf_counter()
+        cpu_started = time.process_time()
+        seen = events = 0
+        async with httpx.AsyncClient(transport=fake_api.Forward(server.port)) as http:
+            source = (
+                fake.admin(http) if platform is PlatformName.SHOPIFY else fake.api(http)
+            )
+            pages = order_pages(
+                source, since=None, cursor=None, page_size=sync.PAGE_SIZE
+            )
+            async for page in pages:
+                seen += page.orders_seen
+                events += len(page.events)
+        elapsed = time.perf_counter() - started
+        client_cpu = time.process_time() - cpu_started
+        fake_cpu = server.cpu_seconds()
+    finally:
+        server.stop()
+    return {
+        "orders_seen": seen,
+        "events": events,
+        "seconds": round(elapsed, 2),
+        "orders_per_second": round(orders / elapsed, 1),
+        "client_cpu_ms_per_order": round(1000 * client_cpu / orders, 2),
+        "fake_api_cpu_ms_per_order": round(1000 * fake_cpu / orders, 2),
+    }
+
+
 async def run(
     platform: PlatformName, orders: int, base_url: str, *, latency_ms: float = 0
 ) -> dict[str, Any]:
@@ -86,20 +143,8 @@ async def run(
             access_token=TOKEN,
         )
         await connection.fetch_related("store")
-        # Only for the client's options (shop, token, clock): the fake that
-        # answers runs in its own process, as a real platform would.
         fake: Any = fake_api.fake_for(platform, 0)
-        server = servers.start(
-            "fake-api",
-            "bench.fake_api:create",
-            {
-                "LADDER_FAKE_PLATFORM": platform.value,
-                "LADDER_FAKE_ORDERS": str(orders),
-                "LADDER_FAKE_LATENCY_MS": str(latency_ms),
-            },
-            ready_path="/",
-            factory=True,
-        )
+        server = _fake_server(platform, orders, latency_ms)
         try:
             # The Shopify client fits ~10 orders a page under Shopify's cost cap.
             per_page = 10 if platform is PlatformName.SHOPIFY else 100
@@ -177,7 +222,19 @@ def main() -> None:
         action="store_true",
         help="count the SQL statements per order event (logging them costs time)",
     )
+    parser.add_argument(
+        "--platform-side",
+        action="store_true",
+        help="only ask for the pages and read them into events: the ceiling "
+        "the platform's side sets (no database)",
+    )
     args = parser.parse_args()
+    if args.platform_side:
+        side = platform_side(
+            PlatformName(args.platform), args.orders, latency_ms=args.latency_ms
+        )
+        print(json.dumps(runtime.run(side), indent=2))
+        return
     if args.without_statistics:
 
         async def skipped(*_: object, **__: object) -> list[str]:
