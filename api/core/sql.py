@@ -27,6 +27,7 @@ from tortoise.models import Model
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 M = TypeVar("M", bound=Model)
+P = TypeVar("P", bound=Model)
 
 
 def _client() -> BaseDBAsyncClient:
@@ -494,6 +495,104 @@ def _lock_or_insert_sql(model: type[Model], where: str, arguments: int) -> str:
         " RETURNING 1)"
         f" SELECT {names}, false AS made FROM found"
         f" UNION ALL SELECT {nulls}, true FROM made"
+    )
+
+
+@dataclass(frozen=True)
+class Parent(Generic[P]):
+    """A SELECT of at most one row, locked (`FOR UPDATE OF ...`), its columns
+    named `prefix + column` (see `columns`) and numbered from $1: the row
+    `lock_or_insert_under` locks before its child."""
+
+    model: type[P]
+    sql: str
+    args: tuple[Any, ...]
+    prefix: str
+
+
+async def lock_or_insert_under(
+    parent: Parent[P], instance: M, link: str, where: str, *args: Any
+) -> tuple[P | None, M | None, bool]:
+    """`lock_or_insert` under a parent row, in one statement (PostgreSQL
+    only): the parent locked first, then the child matching `where` locked,
+    or else `instance` inserted with its `link` field set to the parent's id.
+    (parent, child, created) as `lock_or_insert` gives them; (parent, None,
+    False) when a concurrent insert of the child committed in between; (None,
+    None, False) when there is no parent, and then nothing is locked or
+    written. Where a read of the parent, then `lock_or_insert`, took two."""
+    if not is_postgres():
+        raise RuntimeError("lock_or_insert_under runs on PostgreSQL only")
+    model = type(instance)
+    fields_map = instance._meta.fields_map
+    # As `insert` converts them, but for the link, which the statement reads
+    # from the parent's row.
+    values = tuple(
+        fields_map[name].to_db_value(getattr(instance, name), instance)
+        for name in _insert_sql(model)[1]
+        if name != link
+    )
+    query = _lock_or_insert_under_sql(
+        parent.model,
+        parent.sql,
+        len(parent.args),
+        parent.prefix,
+        model,
+        link,
+        where,
+        len(args),
+    )
+    rows = await fetch_all(query, *parent.args, *args, *values)
+    if not rows:
+        return None, None, False
+    row = rows[0]
+    above = model_from(parent.model, row, parent.prefix)
+    if row["made"] is None:
+        return above, None, False
+    if row["made"]:
+        setattr(instance, link, above.pk)
+        instance._saved_in_db = True
+        return above, instance, True
+    return above, model_from(model, row), False
+
+
+@lru_cache(maxsize=64)
+def _lock_or_insert_under_sql(
+    parent_model: type[Model],
+    parent_sql: str,
+    parent_arguments: int,
+    prefix: str,
+    model: type[Model],
+    link: str,
+    where: str,
+    arguments: int,
+) -> str:
+    names = ", ".join(f"found.{column}" for column in _db_columns(model))
+    nulls = ", ".join("NULL" for _ in _db_columns(model))
+    inserting, fields = _insert_sql(model)
+    into = inserting.split(" VALUES ", 1)[0]
+    parent_id = f"p.{prefix}{parent_model._meta.db_pk_column}"
+    offset = parent_arguments + arguments
+    picked: list[str] = []
+    for name in fields:
+        if name == link:
+            picked.append(parent_id)
+        else:
+            offset += 1
+            picked.append(f"${offset}")
+    # The child's lock waits on the parent's: `EXISTS` on the parent is an
+    # InitPlan, run before the child's table is read, so the two rows are
+    # always locked parent first, as the separate statements locked them.
+    return (
+        f"WITH p AS ({parent_sql}),"  # noqa: S608 - names from the models, conditions from the callers' constants
+        f" found AS (SELECT {_all_columns(model, 't', '')}"
+        f" FROM {model._meta.db_table} t"
+        f" WHERE {_renumbered(where, parent_arguments)} AND EXISTS (SELECT 1 FROM p)"
+        " FOR UPDATE),"
+        f" made AS ({into} SELECT {', '.join(picked)} FROM p"
+        " ON CONFLICT DO NOTHING RETURNING 1)"
+        " SELECT p.*, o.* FROM p LEFT JOIN ("
+        f"SELECT {names}, false AS made FROM found"
+        f" UNION ALL SELECT {nulls}, true FROM made) o ON true"
     )
 
 

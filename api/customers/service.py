@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from uuid import UUID
 
 from tortoise.queryset import QuerySet
@@ -66,16 +67,35 @@ async def find_by_external_id(
     """The active customer with this platform id; `lock` locks the row until
     the transaction ends. Every order runs this: hand-written SQL."""
     row = await sql.fetch_one(
-        f"SELECT {sql.columns(Customer, 'c')} FROM customer_identities i"  # noqa: S608 - column names from the model
-        " JOIN customers c ON c.id = i.customer_id"
-        " WHERE i.store_id = $1 AND i.platform = $2 AND i.external_id = $3"
-        " AND c.store_id = $1 AND c.erased_at IS NULL"
-        + (sql.locking("FOR UPDATE OF c") if lock else ""),
+        _by_external_id_sql("") + (sql.locking("FOR UPDATE OF c") if lock else ""),
         store.id,
         platform,
         external_id.strip(),
     )
     return sql.model_from(Customer, row) if row else None
+
+
+def locked_by_external_id(
+    store: Store, *, platform: Platform, external_id: str, prefix: str
+) -> sql.Parent[Customer]:
+    """`find_by_external_id(lock=True)` as a `sql.Parent` (PostgreSQL), for a
+    statement that locks the customer, then a row of theirs."""
+    return sql.Parent(
+        Customer,
+        _by_external_id_sql(prefix) + " FOR UPDATE OF c",
+        (store.id, platform, external_id.strip()),
+        prefix,
+    )
+
+
+@cache
+def _by_external_id_sql(prefix: str) -> str:
+    return (
+        f"SELECT {sql.columns(Customer, 'c', prefix)} FROM customer_identities i"  # noqa: S608 - column names from the model
+        " JOIN customers c ON c.id = i.customer_id"
+        " WHERE i.store_id = $1 AND i.platform = $2 AND i.external_id = $3"
+        " AND c.store_id = $1 AND c.erased_at IS NULL"
+    )
 
 
 async def known_external_ids(

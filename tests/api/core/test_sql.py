@@ -5,6 +5,7 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import pytest
 from tortoise import Tortoise
 from tortoise.exceptions import IncompleteInstanceError, IntegrityError
@@ -12,7 +13,8 @@ from tortoise.transactions import in_transaction
 
 from api.core import sql
 from api.core.clock import utc_now
-from api.customers.models import Customer
+from api.customers import service as customers
+from api.customers.models import Customer, Platform
 from api.db import APP_LABEL
 from api.inbox.models import WebhookDelivery
 from api.ledger.models import PointsLot, PointsTransaction, TransactionKind
@@ -309,3 +311,193 @@ async def test_lock_or_insert_reports_a_concurrent_first_insert(
     assert lost == (None, False)
     stored = await Order.filter(store_id=store.store.id)
     assert [(o.id, o.name) for o in stored] == [(made.id, "#first")]
+
+
+def _buyer(store: IssuedKeys, external_id: str = "cust-1") -> sql.Parent[Customer]:
+    return customers.locked_by_external_id(
+        store.store,
+        platform=Platform.CUSTOM,
+        external_id=external_id,
+        prefix="buyer_",
+    )
+
+
+def _unowned_order_1001(store: IssuedKeys, name: str) -> Order:
+    return Order(
+        store_id=store.store.id,
+        platform="shopify",
+        order_ref="1001",
+        name=name,
+        status=OrderStatus.PLACED,
+        currency="EUR",
+        eligible_minor=1_000,
+        placed_at=utc_now(),
+        snapshot_at=utc_now(),
+    )
+
+
+async def _order_locked_elsewhere(store: IssuedKeys) -> bool:
+    """Whether another transaction holds order 1001's row lock."""
+    try:
+        async with in_transaction():
+            await sql.fetch_all(
+                "SELECT t.id FROM orders t WHERE t.store_id = $1 AND t.platform = $2"
+                " AND t.order_ref = $3 FOR UPDATE NOWAIT",
+                store.store.id,
+                "shopify",
+                "1001",
+            )
+    except asyncpg.LockNotAvailableError:
+        return True
+    return False
+
+
+@pytest.mark.postgres
+async def test_lock_or_insert_under_inserts_the_child_with_its_parent_then_finds_it(
+    store: IssuedKeys,
+) -> None:
+    customer = await make_customer(store.store, external_id="cust-1")
+    key = (store.store.id, "shopify", "1001")
+    with count_queries() as counter:
+        async with in_transaction():
+            first = _unowned_order_1001(store, "#1001")
+            parent, child, created = await sql.lock_or_insert_under(
+                _buyer(store), first, "customer_id", ORDER_1001, *key
+            )
+    assert counter.count == 1
+    assert parent is not None and child is first and created is True
+    assert _comparable(parent) == _comparable(await Customer.get(id=customer.id))
+    assert first.customer_id == customer.id
+    async with in_transaction():
+        parent, child, created = await sql.lock_or_insert_under(
+            _buyer(store),
+            _unowned_order_1001(store, "#other"),
+            "customer_id",
+            ORDER_1001,
+            *key,
+        )
+    assert parent is not None and parent.id == customer.id
+    assert child is not None and created is False
+    assert (child.id, child.name) == (first.id, "#1001")
+    stored = await Order.filter(store_id=store.store.id)
+    assert [(o.id, o.name, o.customer_id) for o in stored] == [
+        (first.id, "#1001", customer.id)
+    ]
+
+
+@pytest.mark.postgres
+async def test_lock_or_insert_under_writes_nothing_without_its_parent(
+    store: IssuedKeys,
+) -> None:
+    await make_customer(store.store, external_id="cust-1")
+    key = (store.store.id, "shopify", "1001")
+    async with in_transaction():
+        found = await sql.lock_or_insert_under(
+            _buyer(store, "someone-else"),
+            _unowned_order_1001(store, "#1001"),
+            "customer_id",
+            ORDER_1001,
+            *key,
+        )
+    assert found == (None, None, False)
+    assert await Order.filter(store_id=store.store.id).count() == 0
+
+
+@pytest.mark.postgres
+async def test_lock_or_insert_under_locks_the_parent_before_the_child(
+    store: IssuedKeys,
+) -> None:
+    """Customer, then order, as every other path locks them: a statement
+    waiting for the customer holds no lock on the order (else two paths
+    could deadlock)."""
+    customer = await make_customer(store.store, external_id="cust-1")
+    key = (store.store.id, "shopify", "1001")
+    async with in_transaction():
+        await sql.lock_or_insert(
+            _order_1001(store, customer, "#1001"), ORDER_1001, *key
+        )
+    held, release = asyncio.Event(), asyncio.Event()
+    ran, finish = asyncio.Event(), asyncio.Event()
+
+    async def holder() -> None:
+        async with in_transaction():
+            await sql.fetch_all(
+                "SELECT id FROM customers WHERE id = $1 FOR UPDATE", customer.id
+            )
+            held.set()
+            await release.wait()
+
+    async def merged() -> tuple[Any, Any, bool]:
+        await held.wait()
+        async with in_transaction():
+            found = await sql.lock_or_insert_under(
+                _buyer(store),
+                _unowned_order_1001(store, "#other"),
+                "customer_id",
+                ORDER_1001,
+                *key,
+            )
+            ran.set()
+            await finish.wait()
+        return found
+
+    holding, waiting = asyncio.create_task(holder()), asyncio.create_task(merged())
+    try:
+        await held.wait()
+        await asyncio.sleep(0.2)  # the merged statement waits for the customer
+        assert not ran.is_set()
+        assert not await _order_locked_elsewhere(store)
+        release.set()
+        await holding
+        await ran.wait()
+        assert await _order_locked_elsewhere(store)  # now it holds both
+    finally:
+        release.set()
+        finish.set()
+    parent, child, created = await waiting
+    assert parent is not None and parent.id == customer.id
+    assert child is not None and child.name == "#1001" and created is False
+
+
+@pytest.mark.postgres
+async def test_lock_or_insert_under_reports_a_concurrent_first_insert(
+    store: IssuedKeys,
+) -> None:
+    """The child's first insert by a transaction that does not hold the parent
+    (the order of another buyer): the statement waits for it to commit, keeps
+    its parent locked and inserts nothing, for the caller to read the winner."""
+    other = await make_customer(store.store, external_id="cust-2", email=None)
+    customer = await make_customer(store.store, external_id="cust-1")
+    key = (store.store.id, "shopify", "1001")
+    inserted, commit = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with in_transaction():
+            await sql.lock_or_insert(
+                _order_1001(store, other, "#first"), ORDER_1001, *key
+            )
+            inserted.set()
+            await commit.wait()
+
+    async def second() -> tuple[Any, Any, bool]:
+        await inserted.wait()
+        async with in_transaction():
+            return await sql.lock_or_insert_under(
+                _buyer(store),
+                _unowned_order_1001(store, "#second"),
+                "customer_id",
+                ORDER_1001,
+                *key,
+            )
+
+    winner, loser = asyncio.create_task(first()), asyncio.create_task(second())
+    await inserted.wait()
+    await asyncio.sleep(0.2)  # the second statement waits on the first insert
+    assert not loser.done()
+    commit.set()
+    await winner
+    parent, child, created = await loser
+    assert parent is not None and parent.id == customer.id
+    assert (child, created) == (None, False)
+    stored = await Order.filter(store_id=store.store.id)
+    assert [(o.name, o.customer_id) for o in stored] == [("#first", other.id)]

@@ -982,3 +982,46 @@ async def test_creating_a_customer_already_known_by_its_id_creates_nothing(
     assert again is None
     assert [c.id for c in await Customer.filter(store_id=store.store.id)] == [known.id]
     assert (await Customer.get(id=known.id)).email == known.email
+
+
+@pytest.mark.postgres
+async def test_a_returning_buyer_and_their_order_are_locked_in_one_statement(
+    store: IssuedKeys,
+) -> None:
+    # given a known buyer, and a buyer seen for the first time
+    s = store.store
+    await make_spend_rule(s)
+    known = await make_customer(s, external_id="cust-1")
+
+    # when each pays an order, and the known buyer's order is refunded
+    with count_queries() as counter:
+        paid = await ingest(s, order_event(ref="o-1", customer="cust-1"))
+    with count_queries() as counter_new:
+        first = await ingest(s, order_event(ref="o-2", customer="cust-new"))
+    with count_queries() as counter_again:
+        refund = await ingest(
+            s, order_event(REFUNDED, ref="o-1", refund_ref="r-1", refunded=5_000)
+        )
+
+    # then the known buyer and their new order took one statement, the
+    # order's refund found both in one too
+    for statements in (counter.statements, counter_again.statements):
+        reading_buyer = [q for q in statements if "customer_identities" in q]
+        assert len(reading_buyer) == 1, statements
+        assert "FROM orders t" in reading_buyer[0]
+    assert (paid.order.customer_id, paid.points_earned) == (known.id, 100)
+    assert refund.points_reversed == 50
+    # and the new buyer was created, then their order inserted
+    created = [q for q in counter_new.statements if 'INSERT INTO "customers"' in q]
+    assert len(created) == 1
+    newcomer = await customers.find_by_external_id(
+        s, platform=Platform.CUSTOM, external_id="cust-new"
+    )
+    assert newcomer is not None and first.order.customer_id == newcomer.id
+    await assert_ledger_consistent(known.id)
+    await assert_ledger_consistent(newcomer.id)
+    stored = await Order.filter(store_id=s.id).order_by("order_ref")
+    assert [(o.order_ref, o.customer_id) for o in stored] == [
+        ("o-1", known.id),
+        ("o-2", newcomer.id),
+    ]

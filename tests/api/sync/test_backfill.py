@@ -323,6 +323,25 @@ def _spy(monkeypatch: pytest.MonkeyPatch, name: str) -> list[tuple[str, Any]]:
     return calls
 
 
+def _spy_lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The platform id of each customer looked up: alone, or (PostgreSQL)
+    with their order in the same statement."""
+    calls: list[str] = []
+    alone, with_order = customers.find_by_external_id, customers.locked_by_external_id
+
+    async def spied_alone(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["external_id"])
+        return await alone(*args, **kwargs)
+
+    def spied_with_order(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["external_id"])
+        return with_order(*args, **kwargs)
+
+    monkeypatch.setattr(customers, "find_by_external_id", spied_alone)
+    monkeypatch.setattr(customers, "locked_by_external_id", spied_with_order)
+    return calls
+
+
 async def test_a_pages_new_buyers_are_created_without_being_looked_up(
     store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -330,7 +349,7 @@ async def test_a_pages_new_buyers_are_created_without_being_looked_up(
     create them straight away; later orders, and known buyers, look them up."""
     connection = await _custom_connection(store, settings)
     await make_customer(store.store, external_id="known")
-    looked_up = _spy(monkeypatch, "find_by_external_id")
+    looked_up = _spy_lookups(monkeypatch)
     created = _spy(monkeypatch, "create")
     page = [
         order_event(ref="o-1", customer="new-1", amount=1_000),
@@ -340,7 +359,7 @@ async def test_a_pages_new_buyers_are_created_without_being_looked_up(
     ]
     report = await sync.backfill(connection, _Pages([page]))
     assert (report.errors, report.events_ingested) == (0, 4)
-    assert sorted(ref for ref, _ in looked_up) == ["known", "new-1"]
+    assert sorted(looked_up) == ["known", "new-1"]
     assert sorted(ref for ref, made in created if made is not None) == [
         "new-1",
         "new-2",
