@@ -160,6 +160,8 @@ class Bench:
         lower_is_better: bool = False,
     ) -> None:
         """Run Ladder and the control alternately for every round."""
+        if lower_is_better and connections != 1:  # see `mean_time_ratio`
+            raise ValueError("latency scenarios run one request at a time")
         samples: dict[str, list[Sample]] = {side: [] for side in sides}
         for round_ in range(self.args.rounds):
             order = list(sides) if round_ % 2 == 0 else list(sides)[::-1]

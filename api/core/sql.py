@@ -320,13 +320,20 @@ class Read(Write):
 
 @cache
 def _insert_sql(model: type[Model]) -> tuple[str, tuple[str, ...]]:
+    into, fields = _insert_into(model)
+    values = ", ".join(f"${n}" for n in range(1, len(fields) + 1))
+    return f"{into} VALUES ({values})", fields
+
+
+@cache
+def _insert_into(model: type[Model]) -> tuple[str, tuple[str, ...]]:
+    """`INSERT INTO "table" (columns)` and the fields of those columns."""
     if model._meta.generated_db_fields:  # its new id would have to be read back
         raise TypeError(f"{model.__name__} has database-generated columns")
     # In the model's field order: the same text in every process.
     fields, names = zip(*model._meta.fields_db_projection.items(), strict=True)
     columns = ", ".join(f'"{c}"' for c in names)
-    values = ", ".join(f"${n}" for n in range(1, len(names) + 1))
-    return f'INSERT INTO "{model._meta.db_table}" ({columns}) VALUES ({values})', fields  # noqa: S608 - names from the model
+    return f'INSERT INTO "{model._meta.db_table}" ({columns})', fields
 
 
 def insert(instance: Model, converted: Mapping[str, Any] | None = None) -> Write:
@@ -516,10 +523,14 @@ async def lock_or_insert_under(
     """`lock_or_insert` under a parent row, in one statement (PostgreSQL
     only): the parent locked first, then the child matching `where` locked,
     or else `instance` inserted with its `link` field set to the parent's id.
-    (parent, child, created) as `lock_or_insert` gives them; (parent, None,
-    False) when a concurrent insert of the child committed in between; (None,
-    None, False) when there is no parent, and then nothing is locked or
-    written. Where a read of the parent, then `lock_or_insert`, took two."""
+    (parent, child, created) as `lock_or_insert` gives them; (None, None,
+    False) when there is no parent, and then nothing is locked or written.
+    (parent, None, False) when the child was inserted by a transaction that
+    committed after this statement began: its snapshot, taken before it
+    waited for the parent, does not see the row, so the caller reads it again
+    (the parent is locked). That is the usual way here, not a rare race: the
+    transaction that held the parent inserts the same child. Where a read of
+    the parent, then `lock_or_insert`, took two."""
     if not is_postgres():
         raise RuntimeError("lock_or_insert_under runs on PostgreSQL only")
     model = type(instance)
@@ -528,7 +539,7 @@ async def lock_or_insert_under(
     # from the parent's row.
     values = tuple(
         fields_map[name].to_db_value(getattr(instance, name), instance)
-        for name in _insert_sql(model)[1]
+        for name in _insert_into(model)[1]
         if name != link
     )
     query = _lock_or_insert_under_sql(
@@ -555,7 +566,7 @@ async def lock_or_insert_under(
     return above, model_from(model, row), False
 
 
-@lru_cache(maxsize=64)
+@cache
 def _lock_or_insert_under_sql(
     parent_model: type[Model],
     parent_sql: str,
@@ -566,27 +577,31 @@ def _lock_or_insert_under_sql(
     where: str,
     arguments: int,
 ) -> str:
+    into, fields = _insert_into(model)
+    if link not in fields:
+        raise ValueError(f"{model.__name__} has no field {link}")
+    child_columns = {*_db_columns(model), "made"}
+    if not prefix or {prefix + c for c in _db_columns(parent_model)} & child_columns:
+        raise ValueError(f"prefix {prefix!r} names the parent's columns as the child's")
     names = ", ".join(f"found.{column}" for column in _db_columns(model))
     nulls = ", ".join("NULL" for _ in _db_columns(model))
-    inserting, fields = _insert_sql(model)
-    into = inserting.split(" VALUES ", 1)[0]
-    parent_id = f"p.{prefix}{parent_model._meta.db_pk_column}"
     offset = parent_arguments + arguments
     picked: list[str] = []
     for name in fields:
         if name == link:
-            picked.append(parent_id)
+            picked.append(f"p.{prefix}{parent_model._meta.db_pk_column}")
         else:
             offset += 1
             picked.append(f"${offset}")
     # The child's lock waits on the parent's: `EXISTS` on the parent is an
     # InitPlan, run before the child's table is read, so the two rows are
     # always locked parent first, as the separate statements locked them.
+    # `ON true` allows only a nested loop, with the parent outside.
     return (
         f"WITH p AS ({parent_sql}),"  # noqa: S608 - names from the models, conditions from the callers' constants
         f" found AS (SELECT {_all_columns(model, 't', '')}"
         f" FROM {model._meta.db_table} t"
-        f" WHERE {_renumbered(where, parent_arguments)} AND EXISTS (SELECT 1 FROM p)"
+        f" WHERE ({_renumbered(where, parent_arguments)}) AND EXISTS (SELECT 1 FROM p)"
         " FOR UPDATE),"
         f" made AS ({into} SELECT {', '.join(picked)} FROM p"
         " ON CONFLICT DO NOTHING RETURNING 1)"

@@ -67,7 +67,7 @@ async def find_by_external_id(
     """The active customer with this platform id; `lock` locks the row until
     the transaction ends. Every order runs this: hand-written SQL."""
     row = await sql.fetch_one(
-        _by_external_id_sql("") + (sql.locking("FOR UPDATE OF c") if lock else ""),
+        _by_external_id_sql("", locked=lock and sql.is_postgres()),
         store.id,
         platform,
         external_id.strip(),
@@ -82,19 +82,20 @@ def locked_by_external_id(
     statement that locks the customer, then a row of theirs."""
     return sql.Parent(
         Customer,
-        _by_external_id_sql(prefix) + " FOR UPDATE OF c",
+        _by_external_id_sql(prefix, locked=True),
         (store.id, platform, external_id.strip()),
         prefix,
     )
 
 
 @cache
-def _by_external_id_sql(prefix: str) -> str:
+def _by_external_id_sql(prefix: str, *, locked: bool) -> str:
     return (
         f"SELECT {sql.columns(Customer, 'c', prefix)} FROM customer_identities i"  # noqa: S608 - column names from the model
         " JOIN customers c ON c.id = i.customer_id"
         " WHERE i.store_id = $1 AND i.platform = $2 AND i.external_id = $3"
         " AND c.store_id = $1 AND c.erased_at IS NULL"
+        + (" FOR UPDATE OF c" if locked else "")
     )
 
 

@@ -27,6 +27,9 @@ from api.rewards import service as rewards
 from api.stores.models import Store
 from api.tiers import service as tiers
 
+# An order by its platform reference: (store id, platform, reference).
+ORDER_KEY = "t.store_id = $1 AND t.platform = $2 AND t.order_ref = $3"
+
 
 @dataclass
 class IngestResult:
@@ -63,16 +66,18 @@ async def ingest(
         updated_at=event.updated_at.astimezone(UTC),
     )
     buyer_id = event.customer.external_id
-    both = None
+    returning, asked = None, False
     # Most events are a returning buyer's: they and their order in one round
     # trip. One not found is created below without a second look.
     if buyer_id and not buyer_unknown and sql.is_postgres():
-        both = await _returning_buyer_and_order(store, event, buyer_id)
-        buyer_unknown = both is None
-    if both is not None:
-        customer, order, created = both
+        asked = True
+        returning = await _returning_buyer_and_order(store, event, buyer_id)
+    if returning is not None:
+        customer, order, created = returning
     else:
-        customer = await _customer_for(store, event, buyer_unknown=buyer_unknown)
+        customer = await _customer_for(
+            store, event, buyer_unknown=buyer_unknown or asked
+        )
         order, created = await _locked_order(store, customer, event)
     result = IngestResult(order=order, effects=["created"] if created else [])
     stale = not created and rules.is_stale(event, order.snapshot_at)
@@ -216,14 +221,16 @@ async def _returning_buyer_and_order(
         parent,
         _new_order(store, None, event),
         "customer_id",
-        "t.store_id = $1 AND t.platform = $2 AND t.order_ref = $3",
+        ORDER_KEY,
         store.id,
         event.platform,
         order_ref,
     )
     if customer is None:
         return None
-    if order is None:  # a concurrent first delivery of this order won
+    if order is None:
+        # Inserted by a delivery that committed after this statement began
+        # (often the one that held the buyer): read with a new snapshot.
         order = await _lock_order(store, event.platform, order_ref)
         if order is None:  # pragma: no cover - the conflicting row exists
             raise RuntimeError(f"order {order_ref} conflicted but cannot be read")
@@ -258,7 +265,7 @@ async def _locked_order(
     # inserted, in one statement.
     found, created = await sql.lock_or_insert(
         order,
-        "t.store_id = $1 AND t.platform = $2 AND t.order_ref = $3",
+        ORDER_KEY,
         store.id,
         event.platform,
         ref,
@@ -281,7 +288,7 @@ async def _lock_order(store: Store, platform: str, ref: str) -> Order | None:
     # Every order event runs this: hand-written SQL.
     return await sql.fetch_model(
         Order,
-        "t.store_id = $1 AND t.platform = $2 AND t.order_ref = $3",
+        ORDER_KEY,
         store.id,
         platform,
         ref,

@@ -233,6 +233,20 @@ async def test_a_read_rides_last_in_the_writes_round_trip(store: IssuedKeys) -> 
 ORDER_1001 = "t.store_id = $1 AND t.platform = $2 AND t.order_ref = $3"
 
 
+async def _until_a_statement_waits() -> None:
+    """Until a statement of this database waits for a lock (PostgreSQL): a
+    task that has not sent its statement yet proves nothing by not being done."""
+    for _ in range(1_000):
+        row = await sql.fetch_one(
+            "SELECT count(*) AS waiting FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        if row is not None and row["waiting"]:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no statement waits for a lock after 10 s")
+
+
 def _order_1001(store: IssuedKeys, customer: Customer, name: str) -> Order:
     return Order(
         store_id=store.store.id,
@@ -303,7 +317,7 @@ async def test_lock_or_insert_reports_a_concurrent_first_insert(
 
     winner, loser = asyncio.create_task(first()), asyncio.create_task(second())
     await inserted.wait()
-    await asyncio.sleep(0.2)  # the second statement is waiting on the first
+    await _until_a_statement_waits()  # the second, on the first
     assert not loser.done()
     commit.set()
     (made, created), lost = await winner, await loser
@@ -444,7 +458,7 @@ async def test_lock_or_insert_under_locks_the_parent_before_the_child(
     holding, waiting = asyncio.create_task(holder()), asyncio.create_task(merged())
     try:
         await held.wait()
-        await asyncio.sleep(0.2)  # the merged statement waits for the customer
+        await _until_a_statement_waits()  # the merged one, for the customer
         assert not ran.is_set()
         assert not await _order_locked_elsewhere(store)
         release.set()
@@ -492,7 +506,7 @@ async def test_lock_or_insert_under_reports_a_concurrent_first_insert(
 
     winner, loser = asyncio.create_task(first()), asyncio.create_task(second())
     await inserted.wait()
-    await asyncio.sleep(0.2)  # the second statement waits on the first insert
+    await _until_a_statement_waits()  # the second, on the first insert
     assert not loser.done()
     commit.set()
     await winner

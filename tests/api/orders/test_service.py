@@ -1011,7 +1011,9 @@ async def test_a_returning_buyer_and_their_order_are_locked_in_one_statement(
         assert "FROM orders t" in reading_buyer[0]
     assert (paid.order.customer_id, paid.points_earned) == (known.id, 100)
     assert refund.points_reversed == 50
-    # and the new buyer was created, then their order inserted
+    # and the new buyer, asked for once, was created, then their order inserted
+    asked = [q for q in counter_new.statements if "FROM customer_identities" in q]
+    assert len(asked) == 1 and "FROM orders t" in asked[0]
     created = [q for q in counter_new.statements if 'INSERT INTO "customers"' in q]
     assert len(created) == 1
     newcomer = await customers.find_by_external_id(
