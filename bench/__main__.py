@@ -10,8 +10,9 @@ worker each, and runs the scenarios with the two sides interleaved (A B, then
 B A, ...). Each figure is the median over rounds; ratios are per round, then
 the median. Results: bench/results/latest.json and a table on stdout.
 
-The memory soak is opt-in: at Ladder's `me` rate on two cores (170 to 360
-req/s, the `me` cache included) its 100,000 requests take 5 to 10 minutes:
+The memory soak is opt-in: at Ladder's `me` rate on two cores (1,000 to
+3,000 req/s, the `me` cache included) its 100,000 requests take one to two
+minutes:
 
     .venv/bin/python -m bench --scenarios soak          # --soak-requests 100000
 
