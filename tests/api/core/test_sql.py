@@ -247,10 +247,12 @@ async def _until_a_statement_waits() -> None:
     raise AssertionError("no statement waits for a lock after 10 s")
 
 
-def _order_1001(store: IssuedKeys, customer: Customer, name: str) -> Order:
+def _order_1001(store: IssuedKeys, customer: Customer | None, name: str) -> Order:
+    # Without a customer for `lock_or_insert_under`, which links it.
+    owner = {} if customer is None else {"customer_id": customer.id}
     return Order(
         store_id=store.store.id,
-        customer_id=customer.id,
+        **owner,
         platform="shopify",
         order_ref="1001",
         name=name,
@@ -336,20 +338,6 @@ def _buyer(store: IssuedKeys, external_id: str = "cust-1") -> sql.Parent[Custome
     )
 
 
-def _unowned_order_1001(store: IssuedKeys, name: str) -> Order:
-    return Order(
-        store_id=store.store.id,
-        platform="shopify",
-        order_ref="1001",
-        name=name,
-        status=OrderStatus.PLACED,
-        currency="EUR",
-        eligible_minor=1_000,
-        placed_at=utc_now(),
-        snapshot_at=utc_now(),
-    )
-
-
 async def _order_locked_elsewhere(store: IssuedKeys) -> bool:
     """Whether another transaction holds order 1001's row lock."""
     try:
@@ -374,7 +362,7 @@ async def test_lock_or_insert_under_inserts_the_child_with_its_parent_then_finds
     key = (store.store.id, "shopify", "1001")
     with count_queries() as counter:
         async with in_transaction():
-            first = _unowned_order_1001(store, "#1001")
+            first = _order_1001(store, None, "#1001")
             parent, child, created = await sql.lock_or_insert_under(
                 _buyer(store), first, "customer_id", ORDER_1001, *key
             )
@@ -385,7 +373,7 @@ async def test_lock_or_insert_under_inserts_the_child_with_its_parent_then_finds
     async with in_transaction():
         parent, child, created = await sql.lock_or_insert_under(
             _buyer(store),
-            _unowned_order_1001(store, "#other"),
+            _order_1001(store, None, "#other"),
             "customer_id",
             ORDER_1001,
             *key,
@@ -408,7 +396,7 @@ async def test_lock_or_insert_under_writes_nothing_without_its_parent(
     async with in_transaction():
         found = await sql.lock_or_insert_under(
             _buyer(store, "someone-else"),
-            _unowned_order_1001(store, "#1001"),
+            _order_1001(store, None, "#1001"),
             "customer_id",
             ORDER_1001,
             *key,
@@ -446,7 +434,7 @@ async def test_lock_or_insert_under_locks_the_parent_before_the_child(
         async with in_transaction():
             found = await sql.lock_or_insert_under(
                 _buyer(store),
-                _unowned_order_1001(store, "#other"),
+                _order_1001(store, None, "#other"),
                 "customer_id",
                 ORDER_1001,
                 *key,
@@ -498,7 +486,7 @@ async def test_lock_or_insert_under_reports_a_concurrent_first_insert(
         async with in_transaction():
             return await sql.lock_or_insert_under(
                 _buyer(store),
-                _unowned_order_1001(store, "#second"),
+                _order_1001(store, None, "#second"),
                 "customer_id",
                 ORDER_1001,
                 *key,
