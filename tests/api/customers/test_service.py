@@ -12,6 +12,7 @@ from api.customers.rules import CustomerChanges
 from api.customers.service import CustomerSort
 from api.stores.service import IssuedKeys
 from tests.factories.customers import make_customer
+from tests.graphql import count_queries
 
 
 async def test_upsert_twice_is_one_customer(store: IssuedKeys) -> None:
@@ -282,3 +283,23 @@ async def test_known_external_ids_are_this_stores_on_this_platform(
         )
         == set()
     )
+
+
+@pytest.mark.postgres
+async def test_known_external_ids_ask_with_one_statement_text_whatever_the_page(
+    store: IssuedKeys,
+) -> None:
+    """One prepared statement serves every page (an array, not a list of
+    placeholders as long as the page)."""
+    await make_customer(store.store, external_id="a", platform=Platform.SHOPIFY)
+    pages = (["a"], ["a", "b", "c"], [f"x{n}" for n in range(250)] + ["a"])
+    with count_queries() as counter:
+        found = [
+            await service.known_external_ids(
+                store.store, platform=Platform.SHOPIFY, external_ids=page
+            )
+            for page in pages
+        ]
+    assert found == [{"a"}, {"a"}, {"a"}]
+    texts = {statement.split(": (")[0] for statement in counter.statements}
+    assert len(counter.statements) == 3 and len(texts) == 1, texts
