@@ -5,6 +5,7 @@ Running it twice changes nothing: every event meets the order's own state.
 """
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ from api.platforms import OrderPage, OrderSource, order_pages
 from api.tiers.models import TierChange
 from api.versions import service as versions
 
+logger = logging.getLogger("ladder.sync")
 PAGE_SIZE = 250
 # Shoppers whose orders are ingested at once (PostgreSQL). A backfill is bound
 # by round trips, not CPU: one order at a time left both cores idle.
@@ -182,7 +184,15 @@ async def _ingest_all(
                             programme_version=version,
                             buyer_unknown=buyer is not None and buyer in unknown,
                         )
-                except DomainError:
+                except DomainError as error:
+                    # Refused for good (another currency, say): the shop's
+                    # owner needs to know which order, not only how many.
+                    logger.warning(
+                        "order %s of %s not ingested: %s",
+                        event.order_ref,
+                        connection.shop_ref,
+                        error.code,
+                    )
                     report.errors += 1
                     continue
                 finally:

@@ -1,6 +1,7 @@
 """Backfill from a fake Shopify Admin API: every order exactly once, resumable,
 and a second run changes nothing."""
 
+import logging
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -396,3 +397,17 @@ async def test_a_buyer_created_after_the_page_was_asked_about_is_found(
     assert await Customer.filter(store_id=store.store.id).count() == 1
     found = await Customer.get(id=known.id)
     assert (found.points_balance, found.email) == (50, "ada@example.com")
+
+
+async def test_an_order_refused_for_good_is_counted_and_named_in_the_log(
+    store: IssuedKeys, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    connection = await _custom_connection(store, settings)
+    refused = replace(order_event(ref="o-2", customer="b"), currency="JPY")
+    page = [order_event(ref="o-1", customer="a"), refused]
+    with caplog.at_level(logging.WARNING, logger="ladder.sync"):
+        report = await sync.backfill(connection, _Pages([page]))
+    assert (report.errors, report.events_ingested) == (1, 1)
+    assert [r.getMessage() for r in caplog.records if r.name == "ladder.sync"] == [
+        "order o-2 of pages.myshopify.com not ingested: currency_mismatch"
+    ]
