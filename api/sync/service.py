@@ -7,7 +7,7 @@ Running it twice changes nothing: every event meets the order's own state.
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from tortoise.transactions import in_transaction
@@ -20,6 +20,7 @@ from api.customers import service as customers
 from api.customers.models import Customer, CustomerIdentity, Platform
 from api.ladder.models import StageChange
 from api.ledger.models import PointsLot, PointsTransaction
+from api.orders import rules as order_rules
 from api.orders import service as orders
 from api.orders.events import OrderEvent
 from api.orders.models import Order, OrderRefund
@@ -56,6 +57,28 @@ class SyncReport:
     errors: int = 0
     pages: int = 0
     resumed: bool = False
+    # The errors by code (another currency, a refund of an order not seen yet).
+    refused: dict[str, int] = field(default_factory=dict)
+
+
+# Refused events named in the log per run; the rest are summed up at its end
+# (a shop in another currency refuses every order).
+NAMED_REFUSALS = 10
+
+
+def _refused(
+    connection: Connection, event: OrderEvent, error: DomainError, report: SyncReport
+) -> None:
+    report.errors += 1
+    code = str(error.code)
+    report.refused[code] = report.refused.get(code, 0) + 1
+    if report.errors <= NAMED_REFUSALS:
+        logger.warning(
+            "order %r of %s not ingested: %s",
+            event.order_ref[: order_rules.MAX_REF],
+            connection.shop_ref,
+            code,
+        )
 
 
 async def backfill(
@@ -133,6 +156,13 @@ async def backfill(
         elif not upcoming.cancelled():
             upcoming.exception()
         await pages.aclose()
+    if report.errors > NAMED_REFUSALS:
+        logger.warning(
+            "%d more order events of %s not ingested; by code: %s",
+            report.errors - NAMED_REFUSALS,
+            connection.shop_ref,
+            report.refused,
+        )
     return report
 
 
@@ -185,15 +215,7 @@ async def _ingest_all(
                             buyer_unknown=buyer is not None and buyer in unknown,
                         )
                 except DomainError as error:
-                    # Refused for good (another currency, say): the shop's
-                    # owner needs to know which order, not only how many.
-                    logger.warning(
-                        "order %s of %s not ingested: %s",
-                        event.order_ref,
-                        connection.shop_ref,
-                        error.code,
-                    )
-                    report.errors += 1
+                    _refused(connection, event, error, report)
                     continue
                 finally:
                     if buyer is not None:  # later events look them up

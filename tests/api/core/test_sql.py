@@ -233,18 +233,26 @@ async def test_a_read_rides_last_in_the_writes_round_trip(store: IssuedKeys) -> 
 ORDER_1001 = "t.store_id = $1 AND t.platform = $2 AND t.order_ref = $3"
 
 
-async def _until_a_statement_waits() -> None:
-    """Until a statement of this database waits for a lock (PostgreSQL): a
-    task that has not sent its statement yet proves nothing by not being done."""
+async def _backend_pid() -> int:
+    """The PostgreSQL backend of the caller's connection (its transaction's)."""
+    row = await sql.fetch_one("SELECT pg_backend_pid() AS pid")
+    assert row is not None
+    return int(row["pid"])
+
+
+async def _until_blocked_by(holder: int) -> None:
+    """Until a statement waits for a lock the holder's backend holds: a task
+    that has not sent its statement yet proves nothing by not being done."""
     for _ in range(1_000):
         row = await sql.fetch_one(
             "SELECT count(*) AS waiting FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            " WHERE $1 = ANY(pg_blocking_pids(pid))",
+            holder,
         )
         if row is not None and row["waiting"]:
             return
         await asyncio.sleep(0.01)
-    raise AssertionError("no statement waits for a lock after 10 s")
+    raise AssertionError(f"nothing waits for backend {holder} after 10 s")
 
 
 def _order_1001(store: IssuedKeys, customer: Customer | None, name: str) -> Order:
@@ -300,12 +308,14 @@ async def test_lock_or_insert_reports_a_concurrent_first_insert(
     customer = await make_customer(store.store)
     key = (store.store.id, "shopify", "1001")
     inserted, commit = asyncio.Event(), asyncio.Event()
+    holders: list[int] = []
 
     async def first() -> tuple[Order | None, bool]:
         async with in_transaction():
             found = await sql.lock_or_insert(
                 _order_1001(store, customer, "#first"), ORDER_1001, *key
             )
+            holders.append(await _backend_pid())
             inserted.set()
             await commit.wait()
         return found
@@ -319,7 +329,7 @@ async def test_lock_or_insert_reports_a_concurrent_first_insert(
 
     winner, loser = asyncio.create_task(first()), asyncio.create_task(second())
     await inserted.wait()
-    await _until_a_statement_waits()  # the second, on the first
+    await _until_blocked_by(holders[0])  # the second, on the first
     assert not loser.done()
     commit.set()
     (made, created), lost = await winner, await loser
@@ -421,11 +431,14 @@ async def test_lock_or_insert_under_locks_the_parent_before_the_child(
     held, release = asyncio.Event(), asyncio.Event()
     ran, finish = asyncio.Event(), asyncio.Event()
 
+    holders: list[int] = []
+
     async def holder() -> None:
         async with in_transaction():
             await sql.fetch_all(
                 "SELECT id FROM customers WHERE id = $1 FOR UPDATE", customer.id
             )
+            holders.append(await _backend_pid())
             held.set()
             await release.wait()
 
@@ -446,7 +459,7 @@ async def test_lock_or_insert_under_locks_the_parent_before_the_child(
     holding, waiting = asyncio.create_task(holder()), asyncio.create_task(merged())
     try:
         await held.wait()
-        await _until_a_statement_waits()  # the merged one, for the customer
+        await _until_blocked_by(holders[0])  # the merged one, for the customer
         assert not ran.is_set()
         assert not await _order_locked_elsewhere(store)
         release.set()
@@ -473,11 +486,14 @@ async def test_lock_or_insert_under_reports_a_concurrent_first_insert(
     key = (store.store.id, "shopify", "1001")
     inserted, commit = asyncio.Event(), asyncio.Event()
 
+    holders: list[int] = []
+
     async def first() -> None:
         async with in_transaction():
             await sql.lock_or_insert(
                 _order_1001(store, other, "#first"), ORDER_1001, *key
             )
+            holders.append(await _backend_pid())
             inserted.set()
             await commit.wait()
 
@@ -494,7 +510,7 @@ async def test_lock_or_insert_under_reports_a_concurrent_first_insert(
 
     winner, loser = asyncio.create_task(first()), asyncio.create_task(second())
     await inserted.wait()
-    await _until_a_statement_waits()  # the second, on the first insert
+    await _until_blocked_by(holders[0])  # the second, on the first insert
     assert not loser.done()
     commit.set()
     await winner

@@ -408,6 +408,26 @@ async def test_an_order_refused_for_good_is_counted_and_named_in_the_log(
     with caplog.at_level(logging.WARNING, logger="ladder.sync"):
         report = await sync.backfill(connection, _Pages([page]))
     assert (report.errors, report.events_ingested) == (1, 1)
+    assert report.refused == {"currency_mismatch": 1}
     assert [r.getMessage() for r in caplog.records if r.name == "ladder.sync"] == [
-        "order o-2 of pages.myshopify.com not ingested: currency_mismatch"
+        "order 'o-2' of pages.myshopify.com not ingested: currency_mismatch"
     ]
+
+
+async def test_a_shop_refused_throughout_is_summed_up_not_logged_order_by_order(
+    store: IssuedKeys, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    connection = await _custom_connection(store, settings)
+    refused = [
+        replace(order_event(ref=f"o-{n}", customer=f"c-{n}"), currency="JPY")
+        for n in range(sync.NAMED_REFUSALS + 5)
+    ]
+    with caplog.at_level(logging.WARNING, logger="ladder.sync"):
+        report = await sync.backfill(connection, _Pages([refused[:8], refused[8:]]))
+    assert report.refused == {"currency_mismatch": sync.NAMED_REFUSALS + 5}
+    logged = [r.getMessage() for r in caplog.records if r.name == "ladder.sync"]
+    assert len(logged) == sync.NAMED_REFUSALS + 1
+    assert logged[-1] == (
+        "5 more order events of pages.myshopify.com not ingested;"
+        " by code: {'currency_mismatch': 15}"
+    )
