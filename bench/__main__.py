@@ -11,8 +11,8 @@ B A, ...). Each figure is the median over rounds; ratios are per round, then
 the median. Results: bench/results/latest.json and a table on stdout.
 
 The memory soak is opt-in: at Ladder's `me` rate on two cores (1,000 to
-3,000 req/s, the `me` cache included) its 100,000 requests take one to two
-minutes:
+3,000 req/s, the `me` cache included) its 100,000 requests take half a
+minute to two minutes:
 
     .venv/bin/python -m bench --scenarios soak          # --soak-requests 100000
 
