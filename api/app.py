@@ -120,6 +120,7 @@ def create_app(
                     reconcile_every=timedelta(
                         minutes=settings.woocommerce_reconcile_minutes
                     ),
+                    inbox_retention=settings.inbox_retention(),
                 ),
             )
         )

@@ -189,6 +189,7 @@ def worker(
                 reconcile_every=timedelta(
                     minutes=settings.woocommerce_reconcile_minutes
                 ),
+                inbox_retention=settings.inbox_retention(),
             )
             if not once:
                 await maintenance.run_forever(interval, platforms)

@@ -1,6 +1,7 @@
 """Settings from the environment (prefix ``LADDER_``), read once and passed down."""
 
 import secrets
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -79,6 +80,10 @@ class Settings(BaseSettings):
     max_webhook_bytes: int = 2_000_000
     # WooCommerce drops failed webhooks for good: reconcile recent orders this often.
     woocommerce_reconcile_minutes: int = 10
+    # Processed webhook deliveries are deleted this many days after they came
+    # (0 keeps them). Platforms retry for hours, not weeks (Shopify: 48 h at
+    # most), so a repeat is still recognised as one.
+    inbox_retention_days: int = Field(default=30, ge=0)
 
     # How often time-driven work runs (pending points released, expiry, tier
     # reviews, birthdays). `ladder serve` runs it in-process; 0 leaves it to
@@ -91,6 +96,10 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite://", "postgres://", "postgresql://")):
             raise ValueError("use sqlite://PATH or postgres://USER@HOST:PORT/DB")
         return value.replace("postgresql://", "postgres://", 1)
+
+    def inbox_retention(self) -> timedelta | None:
+        days = self.inbox_retention_days
+        return timedelta(days=days) if days else None
 
     def vault_key(self) -> str:
         """The key that encrypts credentials: configured, or a development key

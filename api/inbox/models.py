@@ -35,6 +35,8 @@ class WebhookDelivery(Model):
         table = "webhook_deliveries"
         unique_together = (("platform", "shop_ref", "topic", "event_key"),)
         # The redrive's index is partial, on deliveries not processed yet
-        # (migration 0011: tortoise cannot declare `IS NULL` conditions).
+        # (migration 0011: tortoise cannot declare `IS NULL` conditions). The
+        # retention's purge reads the oldest by `received_at` (migration 0012,
+        # in SQL so it can be built CONCURRENTLY beforehand).
         # Nothing leads with store_id: deleting a store (no path does yet)
         # would read the whole inbox.

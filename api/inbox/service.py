@@ -10,7 +10,7 @@ whatever was stored but not processed.
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -278,6 +278,40 @@ async def _apply(
         await privacy.handle(store, fact)
     elif isinstance(fact, AppUninstalled):
         await connections.uninstall(connection)
+
+
+PURGE_BATCH = 1_000
+# Per call: a first purge of a long-kept inbox spreads over several runs of
+# the maintenance loop instead of holding up one.
+PURGE_BATCHES = 100
+
+
+async def purge(
+    before: datetime, *, batch: int = PURGE_BATCH, batches: int = PURGE_BATCHES
+) -> int:
+    """Delete the processed deliveries received before `before`, oldest
+    first, a batch at a time (short locks, small transactions), at most
+    `batches` of them; how many went. Those not processed yet, or kept for
+    the redrive, stay whatever their age."""
+    purged = 0
+    for _ in range(batches):
+        ids = await due_for_purge(before, batch).values_list("id", flat=True)
+        if ids:
+            await WebhookDelivery.filter(id__in=ids).delete()
+        purged += len(ids)
+        if len(ids) < batch:
+            break
+    return purged
+
+
+def due_for_purge(before: datetime, limit: int) -> QuerySet[WebhookDelivery]:
+    """The oldest processed deliveries received before `before`, read by
+    webhook_deliveries_received (migration 0012)."""
+    return (
+        WebhookDelivery.filter(received_at__lt=before, processed_at__isnull=False)
+        .order_by("received_at")
+        .limit(limit)
+    )
 
 
 def due_for_redrive(limit: int) -> QuerySet[WebhookDelivery]:

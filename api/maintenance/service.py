@@ -43,6 +43,7 @@ class MaintenanceReport:
     webhooks_redriven: int = 0
     codes_pushed: int = 0
     reconciled: int = 0
+    deliveries_purged: int = 0
     failures: int = 0
 
 
@@ -55,6 +56,8 @@ class Platforms:
     vault: Vault
     # Platforms that never retry webhooks (WooCommerce) are reconciled this often.
     reconcile_every: timedelta = timedelta(minutes=10)
+    # Processed webhook deliveries are kept so long (None: for good).
+    inbox_retention: timedelta | None = timedelta(days=30)
 
 
 async def run(
@@ -76,6 +79,10 @@ async def run(
     if platforms is not None:
         report.webhooks_redriven = await inbox.redrive(platforms.connectors)
         report.reconciled = await _reconcile(platforms, now)
+        if platforms.inbox_retention is not None:
+            report.deliveries_purged = await inbox.purge(
+                now - platforms.inbox_retention
+            )
     return report
 
 
@@ -182,6 +189,7 @@ async def run_forever(
                 report.settled
                 or report.tiers_reviewed
                 or report.birthdays
+                or report.deliveries_purged
                 or report.failures
             ):
                 logger.info("maintenance: %s", report)

@@ -1,0 +1,124 @@
+"""The inbox's retention: processed deliveries go once they are old enough,
+a batch at a time; those still waiting for the redrive stay."""
+
+from datetime import timedelta
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from api.connections.models import Connection
+from api.core import sql
+from api.core.clock import utc_now
+from api.core.crypto import Vault
+from api.inbox import service as inbox
+from api.inbox.models import WebhookDelivery
+from api.maintenance import service as maintenance
+from api.settings import Settings
+
+RETENTION = timedelta(days=30)
+
+
+async def _delivery(
+    shop: Connection,
+    key: str,
+    *,
+    days_old: int,
+    processed: bool,
+    error: str | None = None,
+    attempts: int = 1,
+) -> WebhookDelivery:
+    delivery = await inbox.record(
+        shop, topic="orders/paid", event_key=key, payload={"facts": []}
+    )
+    assert delivery is not None
+    received = utc_now() - timedelta(days=days_old)
+    await WebhookDelivery.filter(id=delivery.id).update(
+        received_at=received,
+        processed_at=received if processed else None,
+        last_error=error,
+        attempts=attempts,
+    )
+    return delivery
+
+
+async def _kept() -> list[str]:
+    return sorted(
+        str(key)
+        for key in await WebhookDelivery.all().values_list("event_key", flat=True)
+    )
+
+
+async def _inbox(shop: Connection) -> None:
+    for n in range(3):
+        await _delivery(shop, f"old-{n}", days_old=40, processed=True)
+    await _delivery(shop, "old-refused", days_old=40, processed=True, error="refused")
+    # Out of attempts: the redrive leaves it, for someone to look at.
+    await _delivery(
+        shop,
+        "old-pending",
+        days_old=40,
+        processed=False,
+        error="failed",
+        attempts=inbox.MAX_ATTEMPTS,
+    )
+    await _delivery(shop, "recent", days_old=2, processed=True)
+
+
+async def test_old_processed_deliveries_go_in_batches_and_the_rest_stay(
+    shop: Connection,
+) -> None:
+    await _inbox(shop)
+    purged = await inbox.purge(utc_now() - RETENTION, batch=2)
+    assert purged == 4
+    assert await _kept() == ["old-pending", "recent"]
+    assert await inbox.purge(utc_now() - RETENTION, batch=2) == 0
+
+
+async def test_one_purge_deletes_at_most_its_batches(shop: Connection) -> None:
+    await _inbox(shop)
+    before = utc_now() - RETENTION
+    assert await inbox.purge(before, batch=1, batches=3) == 3
+    assert len(await _kept()) == 3
+    assert await inbox.purge(before, batch=1, batches=3) == 1
+    assert await _kept() == ["old-pending", "recent"]
+
+
+async def test_the_maintenance_loop_purges_with_the_retention_it_is_given(
+    shop: Connection, settings: Settings
+) -> None:
+    await _inbox(shop)
+    kept = settings.model_copy(update={"inbox_retention_days": 0})
+    assert kept.inbox_retention() is None
+    assert settings.inbox_retention() == RETENTION
+
+    def platforms(retention: timedelta | None) -> maintenance.Platforms:
+        http: Any = None  # nothing here calls a platform
+        return maintenance.Platforms(
+            connectors={},  # no shop here: no codes to push, nothing to redrive
+            http=http,
+            vault=Vault(settings.vault_key()),
+            inbox_retention=retention,
+        )
+
+    report = await maintenance.run(platforms=platforms(kept.inbox_retention()))
+    assert report.deliveries_purged == 0
+    assert len(await _kept()) == 6
+    report = await maintenance.run(platforms=platforms(settings.inbox_retention()))
+    assert report.deliveries_purged == 4
+    assert await _kept() == ["old-pending", "recent"]
+
+
+async def test_the_purge_reads_the_inbox_by_time_of_receipt(
+    shop: Connection,
+) -> None:
+    """Each batch is led by webhook_deliveries_received, not a read of the
+    whole inbox (on both databases)."""
+    query = inbox.due_for_purge(utc_now(), 1_000).sql(params_inline=True)
+    async with in_transaction():
+        if sql.is_postgres():  # a table this small would be read whole
+            await sql.fetch_all("SET LOCAL enable_seqscan = off")
+            explain = "EXPLAIN "
+        else:
+            explain = "EXPLAIN QUERY PLAN "
+        plan = str([dict(row) for row in await sql.fetch_all(explain + query)])
+    assert "webhook_deliveries_received" in plan
