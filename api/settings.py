@@ -82,8 +82,8 @@ class Settings(BaseSettings):
     woocommerce_reconcile_minutes: int = 10
     # Processed webhook deliveries are deleted this many days after they came
     # (0 keeps them). Platforms retry for hours, not weeks (Shopify: 48 h at
-    # most), so a repeat is still recognised as one.
-    inbox_retention_days: int = Field(default=30, ge=0)
+    # most), so a repeat is still recognised as one; hence at least 2.
+    inbox_retention_days: int = Field(default=30, ge=0, le=36_500)
 
     # How often time-driven work runs (pending points released, expiry, tier
     # reviews, birthdays). `ladder serve` runs it in-process; 0 leaves it to
@@ -96,6 +96,13 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite://", "postgres://", "postgresql://")):
             raise ValueError("use sqlite://PATH or postgres://USER@HOST:PORT/DB")
         return value.replace("postgresql://", "postgres://", 1)
+
+    @field_validator("inbox_retention_days")
+    @classmethod
+    def _past_retries(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("0 (keep them) or at least 2: platforms retry for 48 h")
+        return value
 
     def inbox_retention(self) -> timedelta | None:
         days = self.inbox_retention_days

@@ -10,7 +10,8 @@ whatever was stored but not processed.
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -286,31 +287,57 @@ PURGE_BATCH = 1_000
 PURGE_BATCHES = 100
 
 
+@dataclass(frozen=True)
+class Purged:
+    deleted: int
+    # The cap was reached: older deliveries are left for the next call.
+    more: bool
+
+
 async def purge(
     before: datetime, *, batch: int = PURGE_BATCH, batches: int = PURGE_BATCHES
-) -> int:
+) -> Purged:
     """Delete the processed deliveries received before `before`, oldest
-    first, a batch at a time (short locks, small transactions), at most
-    `batches` of them; how many went. Those not processed yet, or kept for
-    the redrive, stay whatever their age."""
-    purged = 0
+    first, a statement per batch (short locks, small transactions), at most
+    `batches` of them. Those not processed yet, retried or out of attempts,
+    stay whatever their age. On PostgreSQL rows another purge holds are
+    skipped, so two maintenance loops share the work and count it once."""
+    before = before.astimezone(UTC)  # SQLite compares timestamps as text
+    # Past what was deleted (their index entries stay until vacuumed): a
+    # datetime, or on SQLite the text of one, as stored.
+    since: Any = None
+    deleted = 0
     for _ in range(batches):
-        ids = await due_for_purge(before, batch).values_list("id", flat=True)
-        if ids:
-            await WebhookDelivery.filter(id__in=ids).delete()
-        purged += len(ids)
-        if len(ids) < batch:
-            break
-    return purged
+        rows = await sql.fetch_all(
+            purge_sql(bounded=since is not None),
+            before,
+            batch,
+            *([since] if since is not None else []),
+        )
+        deleted += len(rows)
+        if len(rows) < batch:
+            return Purged(deleted, more=False)
+        since = max(row["received_at"] for row in rows)
+    return Purged(deleted, more=True)
 
 
-def due_for_purge(before: datetime, limit: int) -> QuerySet[WebhookDelivery]:
-    """The oldest processed deliveries received before `before`, read by
-    webhook_deliveries_received (migration 0012)."""
+def purge_sql(*, bounded: bool = False) -> str:
+    """A purge's statement for one batch: $1 the time before which, $2 the
+    batch, $3 (`bounded`) the time at or after which (past the entries
+    deleted before, not yet vacuumed from the index)."""
+    return _purge_sql(bounded, sql.is_postgres())
+
+
+@cache
+def _purge_sql(bounded: bool, postgres: bool) -> str:
+    # Read by webhook_deliveries_received (migration 0012), oldest first.
     return (
-        WebhookDelivery.filter(received_at__lt=before, processed_at__isnull=False)
-        .order_by("received_at")
-        .limit(limit)
+        "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM"  # noqa: S608 - constant clauses
+        " webhook_deliveries WHERE processed_at IS NOT NULL AND received_at < $1"
+        + (" AND received_at >= $3" if bounded else "")
+        + " ORDER BY received_at LIMIT $2"
+        + (" FOR UPDATE SKIP LOCKED" if postgres else "")
+        + ") RETURNING received_at"
     )
 
 

@@ -57,7 +57,7 @@ class Platforms:
     # Platforms that never retry webhooks (WooCommerce) are reconciled this often.
     reconcile_every: timedelta = timedelta(minutes=10)
     # Processed webhook deliveries are kept so long (None: for good).
-    inbox_retention: timedelta | None = timedelta(days=30)
+    inbox_retention: timedelta | None = None
 
 
 async def run(
@@ -80,10 +80,20 @@ async def run(
         report.webhooks_redriven = await inbox.redrive(platforms.connectors)
         report.reconciled = await _reconcile(platforms, now)
         if platforms.inbox_retention is not None:
-            report.deliveries_purged = await inbox.purge(
-                now - platforms.inbox_retention
-            )
+            await _purge(now - platforms.inbox_retention, report)
     return report
+
+
+async def _purge(before: datetime, report: MaintenanceReport) -> None:
+    try:
+        purged = await inbox.purge(before)
+    except Exception:  # the next run tries again; nothing else depends on it
+        logger.exception("purge of the webhook inbox failed")
+        report.failures += 1
+        return
+    report.deliveries_purged = purged.deleted
+    if purged.more:  # routine purges are not logged; a backlog is, once a run
+        logger.info("webhook inbox: %d deleted, older ones remain", purged.deleted)
 
 
 RECONCILED_PLATFORMS = (PlatformName.WOOCOMMERCE,)
@@ -189,7 +199,6 @@ async def run_forever(
                 report.settled
                 or report.tiers_reviewed
                 or report.birthdays
-                or report.deliveries_purged
                 or report.failures
             ):
                 logger.info("maintenance: %s", report)

@@ -156,13 +156,14 @@ async def backfill(
         elif not upcoming.cancelled():
             upcoming.exception()
         await pages.aclose()
-    if report.errors > NAMED_REFUSALS:
-        logger.warning(
-            "%d more order events of %s not ingested; by code: %s",
-            report.errors - NAMED_REFUSALS,
-            connection.shop_ref,
-            report.refused,
-        )
+        if report.errors > NAMED_REFUSALS:  # a run that stops sums up too
+            logger.warning(
+                "%d more order events of %s not ingested (%d in all, by code: %s)",
+                report.errors - NAMED_REFUSALS,
+                connection.shop_ref,
+                report.errors,
+                report.refused,
+            )
     return report
 
 

@@ -246,7 +246,7 @@ async def _until_blocked_by(holder: int) -> None:
     for _ in range(1_000):
         row = await sql.fetch_one(
             "SELECT count(*) AS waiting FROM pg_stat_activity"
-            " WHERE $1 = ANY(pg_blocking_pids(pid))",
+            " WHERE datname = current_database() AND $1 = ANY(pg_blocking_pids(pid))",
             holder,
         )
         if row is not None and row["waiting"]:

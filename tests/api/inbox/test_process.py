@@ -5,14 +5,13 @@ retried."""
 import asyncio
 
 import pytest
-from tortoise.transactions import in_transaction
 
 from api.connections.models import Connection
-from api.core import sql
 from api.customers.models import Customer
 from api.inbox import service as inbox
 from api.inbox.models import WebhookDelivery
 from tests.factories.inbox import connectors
+from tests.plans import plan
 
 
 async def _process(shop: Connection, *facts: str) -> tuple[bool, WebhookDelivery]:
@@ -92,11 +91,4 @@ async def test_the_redrive_reads_only_the_pending_deliveries_index(
     """Most deliveries are stored done: the redrive's index holds the others,
     and its query is led by it (on both databases)."""
     query = inbox.due_for_redrive(200).sql(params_inline=True)
-    async with in_transaction():
-        if sql.is_postgres():  # a table this small would be read whole
-            await sql.fetch_all("SET LOCAL enable_seqscan = off")
-            explain = "EXPLAIN "
-        else:
-            explain = "EXPLAIN QUERY PLAN "
-        plan = str([dict(row) for row in await sql.fetch_all(explain + query)])
-    assert "webhook_deliveries_pending" in plan
+    assert "webhook_deliveries_pending" in await plan(query)

@@ -428,6 +428,6 @@ async def test_a_shop_refused_throughout_is_summed_up_not_logged_order_by_order(
     logged = [r.getMessage() for r in caplog.records if r.name == "ladder.sync"]
     assert len(logged) == sync.NAMED_REFUSALS + 1
     assert logged[-1] == (
-        "5 more order events of pages.myshopify.com not ingested;"
-        " by code: {'currency_mismatch': 15}"
+        "5 more order events of pages.myshopify.com not ingested"
+        " (15 in all, by code: {'currency_mismatch': 15})"
     )
