@@ -10,6 +10,7 @@ The seeded database (`ladder_bench` by default) is kept between runs and
 rebuilt when its seed version or Ladder's migrations change (or `--reseed`).
 """
 
+import hashlib
 import json
 import time
 import uuid
@@ -124,8 +125,13 @@ async def ensure(
 
 
 def _migration_files() -> list[str]:
+    """Each migration's name and a digest of its text: a migration changed in
+    place (an index made partial, say) rebuilds the database too."""
     folder = Path(db.__file__).parent / "migrations"
-    return sorted(path.name for path in folder.glob("0*.py"))
+    return [
+        f"{path.name}:{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
+        for path in sorted(folder.glob("0*.py"))
+    ]
 
 
 async def _existing(url: str, fingerprint: str) -> Seeded | None:
