@@ -22,7 +22,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -40,7 +39,7 @@ from api.program.rules import RuleKind
 from api.settings import Settings
 from api.stores import service as stores
 from api.sync import service as sync
-from bench import fake_api, servers
+from bench import fake_api, seed, servers
 from tests.graphql import count_queries
 from tests.plugins.shopify.fake_admin import SHOP, TOKEN
 from tests.plugins.woocommerce.fake_rest import SITE_URL
@@ -49,9 +48,8 @@ from tests.plugins.woocommerce.fake_rest import SITE_URL
 @asynccontextmanager
 async def fresh_database(base_url: str) -> AsyncIterator[Settings]:
     name = f"ladder_bench_{uuid.uuid4().hex[:8]}"
-    admin_url = base_url.replace("postgres://", "postgresql://", 1)
-    parts = urlsplit(base_url)
-    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+    admin_url = seed.asyncpg_url(base_url)
+    url = seed.database_url(base_url, name)
     conn = await asyncpg.connect(admin_url)
     await conn.execute(f'CREATE DATABASE "{name}"')
     await conn.close()
@@ -67,12 +65,16 @@ async def fresh_database(base_url: str) -> AsyncIterator[Settings]:
         await conn.close()
 
 
-def _fake_server(
+@asynccontextmanager
+async def _fake_platform(
     platform: PlatformName, orders: int, latency_ms: float
-) -> servers.Server:
-    # The fake answers from its own process, as a real platform would; the
-    # client's own fake object is only for its options (shop, token, clock).
-    return servers.start(
+) -> AsyncIterator[tuple[Any, servers.Server]]:
+    """The platform client Ladder uses (an order source), on the fake API
+    served from its own process, as a real platform answers; and that
+    process, for its CPU. The client's own fake is only for its options
+    (shop, token, clock)."""
+    fake: Any = fake_api.fake_for(platform, 0)
+    server = servers.start(
         "fake-api",
         "bench.fake_api:create",
         {
@@ -83,6 +85,18 @@ def _fake_server(
         ready_path="/",
         factory=True,
     )
+    try:
+        async with httpx.AsyncClient(transport=fake_api.Forward(server.port)) as http:
+            yield (
+                (
+                    fake.admin(http)
+                    if platform is PlatformName.SHOPIFY
+                    else fake.api(http)
+                ),
+                server,
+            )
+    finally:
+        server.stop()
 
 
 async def platform_side(
@@ -92,27 +106,17 @@ async def platform_side(
     asked for and read into order events by the same client, with nothing
     ingested, checkpointed or stored. On two cores the fake platform's CPU
     is spent beside Ladder's; a real platform spends its own elsewhere."""
-    fake: Any = fake_api.fake_for(platform, 0)
-    server = _fake_server(platform, orders, latency_ms)
-    try:
+    seen = events = 0
+    async with _fake_platform(platform, orders, latency_ms) as (source, server):
         started = time.perf_counter()
         cpu_started = time.process_time()
-        seen = events = 0
-        async with httpx.AsyncClient(transport=fake_api.Forward(server.port)) as http:
-            source = (
-                fake.admin(http) if platform is PlatformName.SHOPIFY else fake.api(http)
-            )
-            pages = order_pages(
-                source, since=None, cursor=None, page_size=sync.PAGE_SIZE
-            )
-            async for page in pages:
-                seen += page.orders_seen
-                events += len(page.events)
+        pages = order_pages(source, since=None, cursor=None, page_size=sync.PAGE_SIZE)
+        async for page in pages:
+            seen += page.orders_seen
+            events += len(page.events)
         elapsed = time.perf_counter() - started
         client_cpu = time.process_time() - cpu_started
         fake_cpu = server.cpu_seconds()
-    finally:
-        server.stop()
     return {
         "orders_seen": seen,
         "events": events,
@@ -143,36 +147,24 @@ async def run(
             access_token=TOKEN,
         )
         await connection.fetch_related("store")
-        fake: Any = fake_api.fake_for(platform, 0)
-        server = _fake_server(platform, orders, latency_ms)
-        try:
-            # The Shopify client fits ~10 orders a page under Shopify's cost cap.
-            per_page = 10 if platform is PlatformName.SHOPIFY else 100
-            backend = await sql.fetch_one("SELECT pg_backend_pid() AS pid")
-            assert backend is not None
+        # The Shopify client fits ~10 orders a page under Shopify's cost cap.
+        per_page = 10 if platform is PlatformName.SHOPIFY else 100
+        backend = await sql.fetch_one("SELECT pg_backend_pid() AS pid")
+        assert backend is not None
+        async with _fake_platform(platform, orders, latency_ms) as (source, server):
             postgres_started = servers.postgres_cpu_seconds(backend["pid"])
             started = time.perf_counter()
             cpu_started = time.process_time()
-            async with httpx.AsyncClient(
-                transport=fake_api.Forward(server.port)
-            ) as http:
-                source = (
-                    fake.admin(http)
-                    if platform is PlatformName.SHOPIFY
-                    else fake.api(http)
-                )
-                first = await sync.backfill(
-                    connection, source, max_pages=max(1, orders // (2 * per_page))
-                )
-                resumed = await connections.find(platform, shop)
-                assert resumed is not None
-                second = await sync.backfill(resumed, source)
+            first = await sync.backfill(
+                connection, source, max_pages=max(1, orders // (2 * per_page))
+            )
+            resumed = await connections.find(platform, shop)
+            assert resumed is not None
+            second = await sync.backfill(resumed, source)
             elapsed = time.perf_counter() - started
             ladder_cpu = time.process_time() - cpu_started
             postgres_ended = servers.postgres_cpu_seconds(backend["pid"])
             fake_cpu = server.cpu_seconds()
-        finally:
-            server.stop()
         return {
             "platform": platform.value,
             "orders": orders,

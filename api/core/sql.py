@@ -492,15 +492,23 @@ async def lock_or_insert(instance: M, where: str, *args: Any) -> tuple[M | None,
 
 @cache
 def _lock_or_insert_sql(model: type[Model], where: str, arguments: int) -> str:
-    names = ", ".join(f"found.{column}" for column in _db_columns(model))
-    nulls = ", ".join("NULL" for _ in _db_columns(model))
     inserting, _ = _insert_sql(model)
     return (
         f"WITH found AS (SELECT {columns(model, 't')} FROM {model._meta.db_table} t"  # noqa: S608 - names from the model, conditions from the caller's constants
         f" WHERE {where} FOR UPDATE),"
         f" made AS ({_renumbered(inserting, arguments)} ON CONFLICT DO NOTHING"
         " RETURNING 1)"
-        f" SELECT {names}, false AS made FROM found"
+        f" {_found_or_made(model)}"
+    )
+
+
+def _found_or_made(model: type[Model]) -> str:
+    """The row `found` locked (made false), or a row of nulls when `made`
+    inserted one (made true): what `lock_or_insert` statements answer."""
+    names = ", ".join(f"found.{column}" for column in _db_columns(model))
+    nulls = ", ".join("NULL" for _ in _db_columns(model))
+    return (
+        f"SELECT {names}, false AS made FROM found"  # noqa: S608 - names from the model
         f" UNION ALL SELECT {nulls}, true FROM made"
     )
 
@@ -534,12 +542,11 @@ async def lock_or_insert_under(
     if not is_postgres():
         raise RuntimeError("lock_or_insert_under runs on PostgreSQL only")
     model = type(instance)
-    fields_map = instance._meta.fields_map
-    # As `insert` converts them, but for the link, which the statement reads
-    # from the parent's row.
+    # The link is read from the parent's row, not converted from the instance.
+    statement = insert(instance, {link: None})
     values = tuple(
-        fields_map[name].to_db_value(getattr(instance, name), instance)
-        for name in _insert_into(model)[1]
+        value
+        for name, value in zip(_insert_into(model)[1], statement.args, strict=True)
         if name != link
     )
     query = _lock_or_insert_under_sql(
@@ -583,8 +590,6 @@ def _lock_or_insert_under_sql(
     child_columns = {*_db_columns(model), "made"}
     if not prefix or {prefix + c for c in _db_columns(parent_model)} & child_columns:
         raise ValueError(f"prefix {prefix!r} names the parent's columns as the child's")
-    names = ", ".join(f"found.{column}" for column in _db_columns(model))
-    nulls = ", ".join("NULL" for _ in _db_columns(model))
     offset = parent_arguments + arguments
     picked: list[str] = []
     for name in fields:
@@ -605,9 +610,7 @@ def _lock_or_insert_under_sql(
         " FOR UPDATE),"
         f" made AS ({into} SELECT {', '.join(picked)} FROM p"
         " ON CONFLICT DO NOTHING RETURNING 1)"
-        " SELECT p.*, o.* FROM p LEFT JOIN ("
-        f"SELECT {names}, false AS made FROM found"
-        f" UNION ALL SELECT {nulls}, true FROM made) o ON true"
+        f" SELECT p.*, o.* FROM p LEFT JOIN ({_found_or_made(model)}) o ON true"
     )
 
 

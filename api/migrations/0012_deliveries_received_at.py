@@ -21,7 +21,7 @@ NAME = "webhook_deliveries_received"
 DEFINITION = "ON webhook_deliveries (received_at) WHERE processed_at IS NOT NULL"
 INVALID = (
     "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-    " WHERE c.relname = 'webhook_deliveries_received' AND NOT i.indisvalid"
+    f" WHERE c.relname = '{NAME}' AND NOT i.indisvalid"
 )
 
 

@@ -231,9 +231,7 @@ async def _returning_buyer_and_order(
     if order is None:
         # Inserted by a delivery that committed after this statement began
         # (often the one that held the buyer): read with a new snapshot.
-        order = await _lock_order(store, event.platform, order_ref)
-        if order is None:  # pragma: no cover - the conflicting row exists
-            raise RuntimeError(f"order {order_ref} conflicted but cannot be read")
+        order = await _winner(store, event.platform, order_ref)
     return customer, order, created
 
 
@@ -273,10 +271,7 @@ async def _locked_order(
     if found is not None:
         return found, created
     # A concurrent first delivery of this order won (its insert committed).
-    winner = await _lock_order(store, event.platform, ref)
-    if winner is None:  # pragma: no cover - the conflicting row exists
-        raise RuntimeError(f"order {ref} conflicted but cannot be read")
-    return winner, False
+    return await _winner(store, event.platform, ref), False
 
 
 async def _save(order: Order) -> None:
@@ -284,16 +279,14 @@ async def _save(order: Order) -> None:
     await sql.write(sql.update(order, CHANGING))
 
 
-async def _lock_order(store: Store, platform: str, ref: str) -> Order | None:
-    # Every order event runs this: hand-written SQL.
-    return await sql.fetch_model(
-        Order,
-        ORDER_KEY,
-        store.id,
-        platform,
-        ref,
-        lock="FOR UPDATE",
+async def _winner(store: Store, platform: str, ref: str) -> Order:
+    """The order another delivery inserted while this one waited, locked."""
+    order = await sql.fetch_model(
+        Order, ORDER_KEY, store.id, platform, ref, lock="FOR UPDATE"
     )
+    if order is None:  # pragma: no cover - the conflicting row exists
+        raise RuntimeError(f"order {ref} conflicted but cannot be read")
+    return order
 
 
 async def _apply_snapshot(

@@ -2,6 +2,7 @@
 a batch at a time; those still waiting for the redrive stay."""
 
 import asyncio
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -127,6 +128,37 @@ async def test_the_maintenance_loop_purges_with_the_retention_it_is_given(
     report = await maintenance.run(platforms=platforms(settings.inbox_retention()))
     assert (report.deliveries_purged, report.failures) == (4, 0)
     assert await _kept() == ["old-pending", "recent"]
+
+
+@pytest.mark.parametrize("outcome", ["backlog", "failure"])
+async def test_the_maintenance_loop_reports_a_backlog_once_and_outlives_a_failure(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    outcome: str,
+) -> None:
+    async def purge(before: Any) -> inbox.Purged:
+        if outcome == "failure":
+            raise ConnectionError("database gone")
+        return inbox.Purged(100_000, more=True)
+
+    monkeypatch.setattr(inbox, "purge", purge)
+    http: Any = None
+    platforms = maintenance.Platforms(
+        connectors={},
+        http=http,
+        vault=Vault(settings.vault_key()),
+        inbox_retention=RETENTION,
+    )
+    with caplog.at_level(logging.INFO, logger="ladder.maintenance"):
+        report = await maintenance.run(platforms=platforms)
+    logged = [r.getMessage() for r in caplog.records if r.name == "ladder.maintenance"]
+    if outcome == "backlog":
+        assert (report.deliveries_purged, report.failures) == (100_000, 0)
+        assert logged == ["webhook inbox: 100000 deleted, older ones remain"]
+    else:
+        assert (report.deliveries_purged, report.failures) == (0, 1)
+        assert logged == ["purge of the webhook inbox failed"]
 
 
 def test_a_retention_shorter_than_the_platforms_retries_is_refused(

@@ -431,3 +431,30 @@ async def test_a_shop_refused_throughout_is_summed_up_not_logged_order_by_order(
         "5 more order events of pages.myshopify.com not ingested"
         " (15 in all, by code: {'currency_mismatch': 15})"
     )
+
+
+async def test_a_run_that_stops_still_sums_up_what_it_refused(
+    store: IssuedKeys, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    connection = await _custom_connection(store, settings)
+    refused = [
+        replace(order_event(ref=f"o-{n}", customer=f"c-{n}"), currency="JPY")
+        for n in range(sync.NAMED_REFUSALS + 2)
+    ]
+
+    class Broken(_Pages):
+        async def orders_page(self, *, cursor: str | None, **_: object) -> OrderPage:
+            if cursor == "1":
+                raise ConnectionError("platform gone")
+            return await super().orders_page(cursor=cursor)
+
+    with (
+        caplog.at_level(logging.WARNING, logger="ladder.sync"),
+        pytest.raises(ConnectionError),
+    ):
+        await sync.backfill(connection, Broken([refused, refused]))
+    logged = [r.getMessage() for r in caplog.records if r.name == "ladder.sync"]
+    assert logged[-1] == (
+        "2 more order events of pages.myshopify.com not ingested"
+        " (12 in all, by code: {'currency_mismatch': 12})"
+    )
