@@ -414,14 +414,19 @@ async def test_an_order_refused_for_good_is_counted_and_named_in_the_log(
     ]
 
 
+def _in_another_currency(count: int) -> list[OrderEvent]:
+    """Paid orders of as many buyers, in a currency the store does not run in."""
+    return [
+        replace(order_event(ref=f"o-{n}", customer=f"c-{n}"), currency="JPY")
+        for n in range(count)
+    ]
+
+
 async def test_a_shop_refused_throughout_is_summed_up_not_logged_order_by_order(
     store: IssuedKeys, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     connection = await _custom_connection(store, settings)
-    refused = [
-        replace(order_event(ref=f"o-{n}", customer=f"c-{n}"), currency="JPY")
-        for n in range(sync.NAMED_REFUSALS + 5)
-    ]
+    refused = _in_another_currency(sync.NAMED_REFUSALS + 5)
     with caplog.at_level(logging.WARNING, logger="ladder.sync"):
         report = await sync.backfill(connection, _Pages([refused[:8], refused[8:]]))
     assert report.refused == {"currency_mismatch": sync.NAMED_REFUSALS + 5}
@@ -437,10 +442,7 @@ async def test_a_run_that_stops_still_sums_up_what_it_refused(
     store: IssuedKeys, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     connection = await _custom_connection(store, settings)
-    refused = [
-        replace(order_event(ref=f"o-{n}", customer=f"c-{n}"), currency="JPY")
-        for n in range(sync.NAMED_REFUSALS + 2)
-    ]
+    refused = _in_another_currency(sync.NAMED_REFUSALS + 2)
 
     class Broken(_Pages):
         async def orders_page(self, *, cursor: str | None, **_: object) -> OrderPage:
