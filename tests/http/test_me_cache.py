@@ -100,9 +100,11 @@ async def test_a_repeated_me_is_served_from_the_cache(
     client: httpx.AsyncClient, store: IssuedKeys
 ) -> None:
     ada = await make_customer(store.store)
-    token = _token(store, ada.id)
-    first = await _me(client, store, token)
-    second = await _me(client, store, token)
+    # Inside one window: two requests either side of its end are two misses.
+    with time_machine.travel(_window_start(ada.id) + timedelta(seconds=3), tick=False):
+        token = _token(store, ada.id)
+        first = await _me(client, store, token)
+        second = await _me(client, store, token)
     assert (first.headers[HEADER], second.headers[HEADER]) == ("miss", "hit")
     assert second.json() == first.json()
 
@@ -111,10 +113,11 @@ async def test_a_hit_is_one_statement_the_key_with_both_versions(
     client: httpx.AsyncClient, store: IssuedKeys
 ) -> None:
     ada = await make_customer(store.store)
-    token = _token(store, ada.id)
-    await _me(client, store, token)
-    with count_queries() as counter:
-        hit = await _me(client, store, token)
+    with time_machine.travel(_window_start(ada.id) + timedelta(seconds=3), tick=False):
+        token = _token(store, ada.id)
+        await _me(client, store, token)
+        with count_queries() as counter:
+            hit = await _me(client, store, token)
     assert hit.headers[HEADER] == "hit"
     assert counter.count == 1, counter.statements
 
