@@ -22,7 +22,9 @@ from api.platforms import OrderPage, PlatformName
 from api.program.models import EarningRule
 from api.settings import Settings
 from api.stores.service import IssuedKeys
+from api.sync import batches
 from api.sync import service as sync
+from tests.api.sync.pages import Pages, custom_connection
 from tests.factories.customers import make_customer
 from tests.factories.program import make_spend_rule, order_event
 from tests.plugins.shopify.fake_admin import SHOP, TOKEN, FakeShopifyAdmin
@@ -48,36 +50,6 @@ async def _reloaded(connection: Connection) -> Connection:
     fresh = await Connection.get(id=connection.id)
     await fresh.fetch_related("store")
     return fresh
-
-
-class _Pages:
-    """An order source of fixed pages; its cursor is the number of pages read."""
-
-    def __init__(self, pages: list[list[OrderEvent]]):
-        self.pages = pages
-
-    async def orders_page(self, *, cursor: str | None, **_: object) -> OrderPage:
-        n = int(cursor or 0)
-        return OrderPage(
-            events=self.pages[n],
-            orders_seen=len(self.pages[n]),
-            cursor=str(n + 1),
-            has_next=n + 1 < len(self.pages),
-            updated_until=None,
-        )
-
-
-async def _custom_connection(issued: IssuedKeys, settings: Settings) -> Connection:
-    await make_spend_rule(issued.store)
-    connection = await connections.connect(
-        issued.store,
-        platform=PlatformName.SHOPIFY,
-        shop_ref="pages.myshopify.com",
-        vault=Vault(settings.vault_key()),
-        access_token=TOKEN,
-    )
-    await connection.fetch_related("store")
-    return connection
 
 
 async def _ledger_total() -> int:
@@ -152,7 +124,7 @@ async def test_a_page_ingested_several_shoppers_at_once_is_exact(
     """Shoppers run concurrently on PostgreSQL: every event is applied once,
     with no error, and every shopper's points come out exact."""
     s = store.store
-    connection = await _custom_connection(store, settings)
+    connection = await custom_connection(store, settings)
     events = []
     for n in range(40):
         customer = f"shopper-{n}"
@@ -168,7 +140,7 @@ async def test_a_page_ingested_several_shoppers_at_once_is_exact(
             ),
             order_event(ref=f"o-{n}-b", customer=customer, amount=5_000),
         ]
-    report = await sync.backfill(connection, _Pages([events]))
+    report = await sync.backfill(connection, Pages([events]))
     assert (report.errors, report.events_ingested) == (0, 120)
     balances = await Customer.filter(store_id=s.id).values_list(
         "points_balance", "points_pending", flat=False
@@ -200,43 +172,47 @@ async def test_the_next_page_is_asked_for_while_a_page_is_ingested(
     assert await Order.all().count() == 20 - sum(o.test for o in fake.orders[:20])
 
 
-async def test_a_rule_changed_between_pages_pays_the_next_page(
+async def test_a_rule_changed_during_a_backfill_pays_the_pages_handed_in_after_it(
     store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The programme's version is read once per page: a rule changed after
-    # the first page counts for the second.
-    fake = FakeShopifyAdmin(20)
-    connection = await _connect(store, settings)
+    """The programme's version is read once per page, as the page is handed
+    in to be ingested: pages all in before a change keep the old rate, pages
+    handed in after it get the new one (those running meanwhile, either)."""
+    connection = await custom_connection(store, settings)
+    source = Pages(
+        [
+            [order_event(ref=f"p{page}-{n}", customer=f"c{page}-{n}") for n in range(3)]
+            for page in range(8)
+        ]
+    )
     saved = connections.save_checkpoint
-    pages_done = 0
+    changed = False
 
     async def checkpoint(connection_id: object, **kwargs: object) -> None:
-        nonlocal pages_done
+        nonlocal changed
         await saved(connection_id, **kwargs)  # type: ignore[arg-type]
-        if "cursor" in kwargs and kwargs["cursor"] is not None:
-            pages_done += 1
-            if pages_done == 1:  # after the first page: three points a unit
-                await EarningRule.filter(store_id=store.store.id).update(
-                    points_per_unit=Decimal(3)
-                )
+        if kwargs["cursor"] == "1":  # the first page is all in: three a unit
+            await EarningRule.filter(store_id=store.store.id).update(
+                points_per_unit=Decimal(3)
+            )
+            changed = True
+
+    handed_in_after: list[int] = []
+    add = batches.PageIngest.add
+
+    async def spied_add(ingest: batches.PageIngest, page: OrderPage) -> None:
+        if changed:
+            handed_in_after.append(int(str(page.cursor)) - 1)
+        await add(ingest, page)
 
     monkeypatch.setattr(connections, "save_checkpoint", checkpoint)
-    async with fake.http() as http:
-        await sync.backfill(connection, fake.admin(http), page_size=10)
-    # The pages follow the shop's update order.
-    pages = [
-        {str(o.id) for o in fake.by_update()[:10]},
-        {str(o.id) for o in fake.by_update()[10:20]},
-    ]
-    rates = {
-        order.order_ref: order.points_earned / (order.eligible_minor / 100)
-        for order in await Order.filter(paid_at__isnull=False)
-        if order.eligible_minor >= 1_000  # rounding is small beside 10 units
-    }
-    on_page = [[rate for ref, rate in rates.items() if ref in page] for page in pages]
-    assert on_page[0] and on_page[1], "both pages hold paid orders"
-    assert all(rate < 1.5 for rate in on_page[0])
-    assert all(rate > 2.5 for rate in on_page[1])
+    monkeypatch.setattr(batches.PageIngest, "add", spied_add)
+    await sync.backfill(connection, source)
+    earned = dict(await Order.all().values_list("order_ref", "points_earned"))
+    assert [earned[f"p0-{n}"] for n in range(3)] == [100] * 3
+    assert handed_in_after, "pages were handed in after the change"
+    assert handed_in_after == list(range(handed_in_after[0], 8))
+    assert {earned[f"p{p}-{n}"] for p in handed_in_after for n in range(3)} == {300}
 
 
 async def test_the_tables_a_backfill_fills_are_checked_as_it_goes(
@@ -283,8 +259,8 @@ async def test_a_failure_stops_the_run_at_the_last_page_fully_ingested(
     """An outage in one page's event fails the run; the checkpoint names the
     last page whose events are all in, and the next run picks up from there,
     ingesting each order once."""
-    connection = await _custom_connection(store, settings)
-    source = _Pages(
+    connection = await custom_connection(store, settings)
+    source = Pages(
         [
             [order_event(ref=f"p{page}-{n}", customer=f"c{n}") for n in range(4)]
             for page in range(5)
@@ -348,7 +324,7 @@ async def test_a_pages_new_buyers_are_created_without_being_looked_up(
 ) -> None:
     """Which of a page's buyers are new is asked once: their first orders
     create them straight away; later orders, and known buyers, look them up."""
-    connection = await _custom_connection(store, settings)
+    connection = await custom_connection(store, settings)
     await make_customer(store.store, external_id="known")
     looked_up = _spy_lookups(monkeypatch)
     created = _spy(monkeypatch, "create")
@@ -358,7 +334,7 @@ async def test_a_pages_new_buyers_are_created_without_being_looked_up(
         order_event(ref="o-3", customer="new-1", amount=3_000),
         order_event(ref="o-4", customer="known", amount=4_000),
     ]
-    report = await sync.backfill(connection, _Pages([page]))
+    report = await sync.backfill(connection, Pages([page]))
     assert (report.errors, report.events_ingested) == (0, 4)
     assert sorted(looked_up) == ["known", "new-1"]
     assert sorted(ref for ref, made in created if made is not None) == [
@@ -380,7 +356,7 @@ async def test_a_buyer_created_after_the_page_was_asked_about_is_found(
     """A buyer who becomes known between the page's question and their order
     (a webhook of another order, say) keeps one customer row: the create
     yields to them, as in any race of first orders."""
-    connection = await _custom_connection(store, settings)
+    connection = await custom_connection(store, settings)
     known = await make_customer(store.store, external_id="late")  # ada@example.com
 
     async def nobody_known(*_: Any, **__: Any) -> set[str]:
@@ -391,7 +367,7 @@ async def test_a_buyer_created_after_the_page_was_asked_about_is_found(
     # An old order, under the email the buyer had then.
     event = order_event(ref="o-1", customer="late", amount=5_000)
     event = replace(event, customer=replace(event.customer, email="old@example.com"))
-    report = await sync.backfill(connection, _Pages([[event]]))
+    report = await sync.backfill(connection, Pages([[event]]))
     assert (report.errors, report.events_ingested) == (0, 1)
     assert created == [("late", None)]  # thought new, and the create yielded
     assert await Customer.filter(store_id=store.store.id).count() == 1
@@ -402,11 +378,11 @@ async def test_a_buyer_created_after_the_page_was_asked_about_is_found(
 async def test_an_order_refused_for_good_is_counted_and_named_in_the_log(
     store: IssuedKeys, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    connection = await _custom_connection(store, settings)
+    connection = await custom_connection(store, settings)
     refused = replace(order_event(ref="o-2", customer="b"), currency="JPY")
     page = [order_event(ref="o-1", customer="a"), refused]
     with caplog.at_level(logging.WARNING, logger="ladder.sync"):
-        report = await sync.backfill(connection, _Pages([page]))
+        report = await sync.backfill(connection, Pages([page]))
     assert (report.errors, report.events_ingested) == (1, 1)
     assert report.refused == {"currency_mismatch": 1}
     assert [r.getMessage() for r in caplog.records if r.name == "ladder.sync"] == [
@@ -425,10 +401,10 @@ def _in_another_currency(count: int) -> list[OrderEvent]:
 async def test_a_shop_refused_throughout_is_summed_up_not_logged_order_by_order(
     store: IssuedKeys, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    connection = await _custom_connection(store, settings)
+    connection = await custom_connection(store, settings)
     refused = _in_another_currency(sync.NAMED_REFUSALS + 5)
     with caplog.at_level(logging.WARNING, logger="ladder.sync"):
-        report = await sync.backfill(connection, _Pages([refused[:8], refused[8:]]))
+        report = await sync.backfill(connection, Pages([refused[:8], refused[8:]]))
     assert report.refused == {"currency_mismatch": sync.NAMED_REFUSALS + 5}
     logged = [r.getMessage() for r in caplog.records if r.name == "ladder.sync"]
     assert len(logged) == sync.NAMED_REFUSALS + 1
@@ -441,10 +417,10 @@ async def test_a_shop_refused_throughout_is_summed_up_not_logged_order_by_order(
 async def test_a_run_that_stops_still_sums_up_what_it_refused(
     store: IssuedKeys, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    connection = await _custom_connection(store, settings)
+    connection = await custom_connection(store, settings)
     refused = _in_another_currency(sync.NAMED_REFUSALS + 2)
 
-    class Broken(_Pages):
+    class Broken(Pages):
         async def orders_page(self, *, cursor: str | None, **_: object) -> OrderPage:
             if cursor == "1":
                 raise ConnectionError("platform gone")
