@@ -401,6 +401,7 @@ def _sync(
     from api.platforms import PlatformName
     from api.stores import service as stores
     from api.sync import service as sync
+    from api.sync.report import SyncReport
 
     settings = _settings()
     try:
@@ -430,7 +431,7 @@ def _sync(
             ) as bar:
                 task = bar.add_task("syncing", total=None)
 
-                def show(report: sync.SyncReport) -> None:
+                def show(report: SyncReport) -> None:
                     bar.update(
                         task,
                         description=f"{report.orders_seen} orders seen, "

@@ -99,28 +99,60 @@ def _by_external_id_sql(prefix: str, *, locked: bool) -> str:
     )
 
 
-async def known_external_ids(
-    store: Store, *, platform: Platform, external_ids: Iterable[str]
-) -> set[str]:
-    """Which of these platform ids name one of the store's customers, in one
-    statement: a backfill asks for a page's buyers at once."""
-    wanted = sorted({external_id.strip() for external_id in external_ids})
-    if not wanted:
-        return set()
-    query = (
-        "SELECT external_id FROM customer_identities"
-        " WHERE store_id = $1 AND platform = $2"
-    )
+@dataclass(frozen=True)
+class Owners:
+    """Who platform ids and emails name among the store's customers."""
+
+    by_external_id: dict[str, UUID]
+    # Every active customer with the email (a guest order goes to the first).
+    by_email: dict[str, set[UUID]]
+
+
+async def owners(
+    store: Store,
+    *,
+    platform: Platform,
+    external_ids: Iterable[str],
+    emails: Iterable[str] = (),
+) -> Owners:
+    """The customers these platform ids and emails name, in one statement: a
+    backfill asks for a page's buyers at once."""
+    ids = sorted({external_id.strip() for external_id in external_ids})
+    mails = sorted({rules.normalize_email(email) for email in emails})
+    found = Owners({}, {})
+    if not (ids or mails):
+        return found
+    by_id = "SELECT 'id' AS kind, external_id AS ref, customer_id FROM customer_identities WHERE store_id = $1 AND platform = $2"
+    by_email = "SELECT 'email', email, id FROM customers WHERE store_id = $1 AND erased_at IS NULL"
     if sql.is_postgres():  # one statement text whatever the page holds
         rows = await sql.fetch_all(
-            f"{query} AND external_id = ANY($3::text[])", store.id, platform, wanted
+            f"{by_id} AND external_id = ANY($3::text[])"
+            f" UNION ALL {by_email} AND email = ANY($4::text[])",
+            store.id,
+            platform,
+            ids,
+            mails,
         )
     else:
-        marks = ", ".join(f"${n}" for n in range(3, len(wanted) + 3))
-        rows = await sql.fetch_all(
-            f"{query} AND external_id IN ({marks})", store.id, platform, *wanted
+        id_marks = ", ".join(f"${n}" for n in range(3, len(ids) + 3))
+        email_marks = ", ".join(
+            f"${n}" for n in range(len(ids) + 3, len(ids) + len(mails) + 3)
         )
-    return {row["external_id"] for row in rows}
+        rows = await sql.fetch_all(
+            f"{by_id} AND external_id IN ({id_marks})"
+            f" UNION ALL {by_email} AND email IN ({email_marks})",
+            store.id,
+            platform,
+            *ids,
+            *mails,
+        )
+    for row in rows:
+        owner = UUID(str(row["customer_id"]))
+        if row["kind"] == "id":
+            found.by_external_id[row["ref"]] = owner
+        else:
+            found.by_email.setdefault(row["ref"], set()).add(owner)
+    return found
 
 
 def search(

@@ -4,6 +4,7 @@ Same event twice = one effect: the order row is locked and its state (paid,
 refund refs, snapshot time) says what was already applied.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC
 from typing import Any
@@ -381,6 +382,27 @@ async def _pay(
         )
     await tiers.conclude(store, customer, judged, metric, note=note)
     return True
+
+
+async def owners(
+    store: Store, *, platform: str, order_refs: Iterable[str]
+) -> dict[str, UUID]:
+    """The customer of each of these orders already stored, in one statement
+    (a backfill's refunds that name only their order)."""
+    refs = sorted({ref.strip() for ref in order_refs})
+    if not refs:
+        return {}
+    query = "SELECT order_ref, customer_id FROM orders WHERE store_id = $1 AND platform = $2"
+    if sql.is_postgres():
+        rows = await sql.fetch_all(
+            f"{query} AND order_ref = ANY($3::text[])", store.id, platform, refs
+        )
+    else:
+        marks = ", ".join(f"${n}" for n in range(3, len(refs) + 3))
+        rows = await sql.fetch_all(
+            f"{query} AND order_ref IN ({marks})", store.id, platform, *refs
+        )
+    return {row["order_ref"]: UUID(str(row["customer_id"])) for row in rows}
 
 
 def orders_of(store: Store, customer_id: UUID) -> Any:

@@ -1,34 +1,43 @@
-"""A backfill's events ingested in batches: up to `BATCH_EVENTS` consecutive
-events of a page in one transaction, several batches at once.
+"""A backfill's events ingested in batches: up to `BATCH_EVENTS` events of a
+page in one transaction, several batches at once.
 
 A transaction per event spent a third of a backfill's round trips, and most
 of the database's CPU, on BEGIN and COMMIT. A batch that fails (an event
-refused after it wrote, a deadlock, a race lost to a webhook) is rolled back
-and its events ingested again one per transaction, so one refused event
+refused after others wrote, a deadlock, a race lost to a webhook) is rolled
+back and its events ingested again one per transaction, so one refused event
 never costs the others.
 
 Events keep the shop's order where it matters (points, tiers and stage
-depend on it): a batch that shares a buyer, an email or an order with an
-earlier batch still running waits for it.
+depend on it). Each event has keys: its buyer's email and platform id, its
+order, and the customers these name already. Events linked by a key go in
+one batch, in page order (or in consecutive ones when there are many), and a
+batch that shares a key with an earlier batch still running waits for it.
 """
 
 import asyncio
+import logging
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from uuid import UUID
 
+from tortoise.exceptions import TransactionManagementError
 from tortoise.transactions import in_transaction
 
 from api.connections.models import Connection
 from api.core import sql
 from api.core.errors import DomainError
+from api.customers import rules as customer_rules
 from api.customers import service as customers
 from api.customers.models import Platform
 from api.orders import rules as order_rules
 from api.orders import service as orders
 from api.orders.events import OrderEvent
 from api.platforms import OrderPage
-from api.sync.report import SyncReport, refused
+from api.sync.report import SyncReport, count_refusal
 from api.versions import service as versions
+
+logger = logging.getLogger("ladder.sync")
 
 # Events per transaction: a Shopify page (ten orders) is one batch. Bounded
 # so that a batch's locks are held briefly, and a failed one redoes little.
@@ -44,15 +53,17 @@ Buyer = tuple[Platform, str]  # a platform's customer id
 
 
 @dataclass
-class _Tally:
-    ingested: int = 0
-    skipped: int = 0
-
-
-@dataclass
 class _Scheduled:
     page: OrderPage
     batches: list[asyncio.Task[None]]
+
+
+@dataclass
+class _Known:
+    """What the database says about a page's buyers and orders."""
+
+    owners: dict[str, set[UUID]] = field(default_factory=dict)  # by key
+    unknown: set[Buyer] = field(default_factory=set)  # no customer yet
 
 
 class PageIngest:
@@ -67,40 +78,44 @@ class PageIngest:
         self.slots = asyncio.Semaphore(CONCURRENT_BATCHES if postgres else 1)
         self.pages_at_once = PAGES_AT_ONCE if postgres else 1
         self.window: deque[_Scheduled] = deque()
-        # The last batch to touch each key (buyer, email, order), while any
-        # page that holds it is in the window.
+        # The last batch to touch each key while it runs (or failed).
         self.tails: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.window)
 
     @property
     def full(self) -> bool:
         return len(self.window) >= self.pages_at_once
 
-    def __bool__(self) -> bool:
-        return bool(self.window)
-
     async def add(self, page: OrderPage) -> None:
+        self._raise_failure()
         events = self._wanted(page)
         # Read once per page, not once per event: a programme change counts
         # from the next page handed in.
         version = await versions.of_store(self.connection.store.id)
-        # Most of a backfill's buyers are new: the page asks once which ones,
-        # and their first orders create them without looking each one up. A
-        # buyer of a batch still running may be being created: looked up.
-        unknown = await self._unknown_buyers(
-            {
-                buyer
-                for event in events
-                if (buyer := _buyer_of(event)) is not None
-                and not self._running(_id_key(buyer))
-            }
-        )
+        known = await self._known(events)
+        keyed = [(event, _keys_of(event, known)) for event in events]
+        keys_of = {id(event): keys for event, keys in keyed}
+        # An order-only refund of an order neither stored nor running would
+        # fail its batch (not found): it goes alone.
+        alone = {
+            id(event)
+            for event, keys in keyed
+            if _order_only(event) and len(keys) == 1 and not self._running(keys[0])
+        }
         tasks = []
-        for batch in _batches(events):
-            keys = {key for event in batch for key in _keys_of(event)}
-            before = {t for key in keys if (t := self.tails.get(key)) is not None}
-            task = asyncio.create_task(self._batch(batch, before, version, unknown))
+        for batch in _batches(keyed, alone=lambda event: id(event) in alone):
+            batch_keys = {key for event in batch for key in keys_of[id(event)]}
+            before = {
+                task for key in batch_keys if (task := self.tails.get(key)) is not None
+            }
+            task = asyncio.create_task(
+                self._batch(batch, before, version, known.unknown)
+            )
             tasks.append(task)
-            self.tails.update(dict.fromkeys(keys, task))
+            self.tails.update(dict.fromkeys(batch_keys, task))
         self.window.append(_Scheduled(page, tasks))
 
     async def next_done(self) -> OrderPage:
@@ -110,7 +125,8 @@ class PageIngest:
         for task in scheduled.batches:
             await task
         self.window.popleft()
-        for key in [key for key, task in self.tails.items() if task.done()]:
+        # A failed batch stays: later events of its keys must not go ahead.
+        for key in [key for key, task in self.tails.items() if _succeeded(task)]:
             del self.tails[key]
         return scheduled.page
 
@@ -124,9 +140,17 @@ class PageIngest:
         self.window.clear()
         self.tails.clear()
 
+    def _raise_failure(self) -> None:
+        """Stop at the first batch that failed in a later page, before more
+        are handed in: the run ends there."""
+        for scheduled in self.window:
+            for task in scheduled.batches:
+                if task.done() and not task.cancelled() and task.exception():
+                    raise task.exception()  # type: ignore[misc]
+
     def _running(self, key: str) -> bool:
         task = self.tails.get(key)
-        return task is not None and not task.done()
+        return task is not None and not _succeeded(task)
 
     def _wanted(self, page: OrderPage) -> list[OrderEvent]:
         """The page's events but test orders (unless wanted) and those refused
@@ -144,10 +168,50 @@ class PageIngest:
                     event, store_currency=self.connection.store.currency
                 )
             except DomainError as error:
-                refused(self.connection, event, error, self.report)
+                count_refusal(self.connection, event, error, self.report)
                 continue
             wanted.append(event)
         return wanted
+
+    async def _known(self, events: list[OrderEvent]) -> _Known:
+        """One question per platform: the customers the page's platform ids
+        and guests' emails name; another, rarely, for the orders that
+        refunds naming only their order belong to."""
+        store = self.connection.store
+        known = _Known()
+        asked: dict[Platform, tuple[set[str], set[str]]] = {}
+        order_only: dict[str, set[str]] = {}
+        for event in events:
+            ids, emails = asked.setdefault(
+                Platform(event.customer.platform), (set(), set())
+            )
+            if (buyer := _buyer_of(event)) is not None:
+                ids.add(buyer[1])
+            elif event.customer.email:
+                emails.add(event.customer.email)
+            else:
+                order_only.setdefault(event.platform, set()).add(event.order_ref)
+        for platform, (ids, emails) in asked.items():
+            found = await customers.owners(
+                store, platform=platform, external_ids=ids, emails=emails
+            )
+            for external_id, owner in found.by_external_id.items():
+                known.owners[_id_key((platform, external_id))] = {owner}
+            for email, owned in found.by_email.items():
+                known.owners[_email_key(email)] = owned
+            # A buyer of a batch still running may be being created: looked up.
+            known.unknown.update(
+                (platform, external_id)
+                for external_id in ids - found.by_external_id.keys()
+                if not self._running(_id_key((platform, external_id)))
+            )
+        for order_platform, refs in order_only.items():
+            by_order = await orders.owners(
+                store, platform=order_platform, order_refs=refs
+            )
+            for ref, owner in by_order.items():
+                known.owners[_order_key(order_platform, ref)] = {owner}
+        return known
 
     async def _batch(
         self,
@@ -159,36 +223,49 @@ class PageIngest:
         for earlier in before:  # one that failed fails this one: the run stops
             await earlier
         async with self.slots:
-            tally = _Tally()
+            ingested = skipped = 0
             still_unknown = set(unknown)
             try:
                 async with in_transaction():
                     for event in events:
-                        self._count(
-                            tally,
-                            await self._ingest(event, version, still_unknown),
-                        )
-            except Exception:  # each event alone says what it was
+                        result = await self._ingest(event, version, still_unknown)
+                        ingested += result.applied
+                        skipped += not result.applied
+            except Exception as error:
+                current = asyncio.current_task()
+                if isinstance(error, TransactionManagementError) or (
+                    current is not None and current.cancelling()
+                ):
+                    raise  # not rolled back, or stopping: nothing to redo
+                self.report.batches_redone += 1
+                if not isinstance(error, DomainError):  # a refusal is logged as such
+                    logger.warning(
+                        "a batch of %d order events of %s failed (%s); "
+                        "ingesting them one by one",
+                        len(events),
+                        self.connection.shop_ref,
+                        type(error).__name__,
+                    )
                 await self._one_by_one(events, version, unknown)
                 return
             unknown.intersection_update(still_unknown)
-            self.report.events_ingested += tally.ingested
-            self.report.skipped += tally.skipped
+            self.report.events_ingested += ingested
+            self.report.skipped += skipped
 
     async def _one_by_one(
         self, events: list[OrderEvent], version: int | None, unknown: set[Buyer]
     ) -> None:
-        tally = _Tally()
         for event in events:
             try:
                 async with in_transaction():
                     result = await self._ingest(event, version, unknown)
             except DomainError as error:
-                refused(self.connection, event, error, self.report)
+                count_refusal(self.connection, event, error, self.report)
                 continue
-            self._count(tally, result)
-        self.report.events_ingested += tally.ingested
-        self.report.skipped += tally.skipped
+            if result.applied:
+                self.report.events_ingested += 1
+            else:
+                self.report.skipped += 1
 
     async def _ingest(
         self, event: OrderEvent, version: int | None, unknown: set[Buyer]
@@ -205,67 +282,80 @@ class PageIngest:
             if buyer is not None:  # later events look them up
                 unknown.discard(buyer)
 
-    @staticmethod
-    def _count(tally: _Tally, result: orders.IngestResult) -> None:
-        if result.applied:
-            tally.ingested += 1
-        else:
-            tally.skipped += 1
 
-    async def _unknown_buyers(self, buyers: set[Buyer]) -> set[Buyer]:
-        """The buyers that no customer is known by yet."""
-        wanted: dict[Platform, set[str]] = {}
-        for platform, external_id in buyers:
-            wanted.setdefault(platform, set()).add(external_id)
-        unknown: set[Buyer] = set()
-        for platform, ids in wanted.items():
-            known = await customers.known_external_ids(
-                self.connection.store, platform=platform, external_ids=ids
-            )
-            unknown.update((platform, i) for i in ids - known)
-        return unknown
-
-
-def _batches(events: list[OrderEvent]) -> list[list[OrderEvent]]:
+def _batches(
+    keyed: list[tuple[OrderEvent, list[str]]],
+    *,
+    alone: Callable[[OrderEvent], bool],
+) -> list[list[OrderEvent]]:
     """The page's events in batches that share no key, each in page order:
-    events linked by a buyer, an email or an order (directly or through
-    others) go in one batch, or in consecutive ones when there are many."""
+    events linked by a key (directly or through others) go in one batch, or
+    in consecutive ones when there are many; a group with an event `alone`
+    says is not packed with others."""
     root: dict[str, str] = {}
 
     def find(key: str) -> str:
         while (up := root.setdefault(key, key)) != key:
-            root[key] = root.setdefault(up, up)  # halve the path
+            root[key] = root.setdefault(up, up)  # path splitting
             key = up
         return key
 
-    for event in events:
-        first, *others = (find(key) for key in _keys_of(event))
+    for _, keys in keyed:
+        first, *others = (find(key) for key in keys)
         for other in others:
             root[other] = first
+    position = {id(event): n for n, (event, _) in enumerate(keyed)}
     linked: dict[str, list[OrderEvent]] = {}
-    for event in events:
-        linked.setdefault(find(_keys_of(event)[0]), []).append(event)
+    for event, keys in keyed:
+        linked.setdefault(find(keys[0]), []).append(event)
     batches: list[list[OrderEvent]] = [[]]
+    apart: list[list[OrderEvent]] = []
     for group in linked.values():
-        for start in range(0, len(group), BATCH_EVENTS):
-            part = group[start : start + BATCH_EVENTS]
+        if any(alone(event) for event in group):
+            apart.extend(_cut(group))
+            continue
+        for part in _cut(group):
             if len(batches[-1]) + len(part) > BATCH_EVENTS:
                 batches.append([])
             batches[-1].extend(part)
-    return [batch for batch in batches if batch]
+    batches += apart
+    return [
+        sorted(batch, key=lambda event: position[id(event)])
+        for batch in batches
+        if batch
+    ]
 
 
-def _keys_of(event: OrderEvent) -> list[str]:
-    """What orders an event among others: its buyer's email (a guest order
-    goes to the customer who has that email), their platform id, its order."""
-    ref = event.customer
-    keys = []
-    if ref.email:
-        keys.append(f"email:{ref.email.strip().lower()}")
+def _cut(group: list[OrderEvent]) -> list[list[OrderEvent]]:
+    return [group[n : n + BATCH_EVENTS] for n in range(0, len(group), BATCH_EVENTS)]
+
+
+def _keys_of(event: OrderEvent, known: _Known) -> list[str]:
+    """What orders an event among others: its order, its buyer's email (a
+    guest order goes to the customer who has that email) and platform id,
+    and the customers these name. The order's key comes first."""
+    keys = [_order_key(event.platform, event.order_ref)]
+    if event.customer.email:
+        keys.append(_email_key(event.customer.email))
     if (buyer := _buyer_of(event)) is not None:
         keys.append(_id_key(buyer))
-    keys.append(f"order:{event.platform}:{event.order_ref.strip()}")
+    owners: set[UUID] = set()
+    for key in keys:
+        owners |= known.owners.get(key, set())
+    keys.extend(f"customer:{owner}" for owner in sorted(owners, key=str))
     return keys
+
+
+def _order_only(event: OrderEvent) -> bool:
+    return not (event.customer.email or _buyer_of(event))
+
+
+def _order_key(platform: str, order_ref: str) -> str:
+    return f"order:{platform}:{order_ref.strip()}"
+
+
+def _email_key(email: str) -> str:
+    return f"email:{customer_rules.normalize_email(email)}"
 
 
 def _id_key(buyer: Buyer) -> str:
@@ -276,3 +366,7 @@ def _buyer_of(event: OrderEvent) -> Buyer | None:
     ref = event.customer
     external_id = (ref.external_id or "").strip()
     return (Platform(ref.platform), external_id) if external_id else None
+
+
+def _succeeded(task: asyncio.Task[None]) -> bool:
+    return task.done() and not task.cancelled() and task.exception() is None

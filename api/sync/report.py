@@ -24,11 +24,14 @@ class SyncReport:
     # Pages whose events are all in and whose checkpoint is saved.
     pages: int = 0
     resumed: bool = False
+    # Batches rolled back and ingested again event by event (a refusal
+    # midway, a deadlock).
+    batches_redone: int = 0
     # The errors by code (another currency, a refund of an order not seen yet).
     refused: dict[str, int] = field(default_factory=dict)
 
 
-def refused(
+def count_refusal(
     connection: Connection, event: OrderEvent, error: DomainError, report: SyncReport
 ) -> None:
     report.errors += 1

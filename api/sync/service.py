@@ -19,10 +19,8 @@ from api.ledger.models import PointsLot, PointsTransaction
 from api.orders.models import Order, OrderRefund
 from api.platforms import OrderPage, OrderSource, order_pages
 from api.sync.batches import PageIngest
-from api.sync.report import NAMED_REFUSALS, SyncReport, sum_up
+from api.sync.report import SyncReport, sum_up
 from api.tiers.models import TierChange
-
-__all__ = ["NAMED_REFUSALS", "PAGE_SIZE", "SyncReport", "backfill"]
 
 PAGE_SIZE = 250
 # The tables a backfill fills: analyzed as they grow (api/core/table_statistics.py),
@@ -79,7 +77,7 @@ async def backfill(
     # answer takes longer than ingesting a page, and the two overlap. Pages
     # are still asked for one at a time and in order (cost limits, cursors).
     upcoming = fetch()
-    ingest = PageIngest(connection, report)
+    pipeline = PageIngest(connection, report)
     fetched = orders_in = 0  # pages asked for, orders of the pages all in
     checked = 0  # orders in at the last look at the planner statistics
     try:
@@ -90,16 +88,15 @@ async def backfill(
             if not last:
                 upcoming = fetch()
             report.orders_seen += page.orders_seen
-            await ingest.add(page)
+            await pipeline.add(page)
             # Checkpoints in page order, each once its page is all in.
-            while ingest and (last or ingest.full):
-                done = await ingest.next_done()
+            while pipeline.pending and (last or pipeline.full):
+                done = await pipeline.next_done()
                 await _checkpoint(connection, start, done)
                 report.pages += 1
                 orders_in += done.orders_seen
-                if (
-                    last and not ingest
-                ) or orders_in - checked >= CHECK_STATISTICS_EVERY:
+                finished = last and not pipeline.pending
+                if finished or orders_in - checked >= CHECK_STATISTICS_EVERY:
                     checked = orders_in
                     await table_statistics.analyze_grown(FILLED)
                 if on_page is not None:
@@ -107,7 +104,7 @@ async def backfill(
             if last:
                 break
     finally:
-        await ingest.stop()
+        await pipeline.stop()
         # A page asked for ahead when the run stops early: dropped, and its
         # own failure, if any, is not the one reported.
         if not upcoming.done():

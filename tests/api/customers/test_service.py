@@ -263,43 +263,62 @@ async def test_erasure_wins_over_a_racing_update(store: IssuedKeys) -> None:
         customer = await make_customer(store.store, external_id=f"again-{uuid.uuid4()}")
 
 
-async def test_known_external_ids_are_this_stores_on_this_platform(
+async def test_owners_by_platform_id_are_this_stores_on_this_platform(
     store: IssuedKeys, other_store: IssuedKeys
 ) -> None:
-    await make_customer(store.store, external_id="a", platform=Platform.SHOPIFY)
+    a = await make_customer(store.store, external_id="a", platform=Platform.SHOPIFY)
     await make_customer(store.store, external_id="b", platform=Platform.WOOCOMMERCE)
     await make_customer(other_store.store, external_id="c", platform=Platform.SHOPIFY)
     erased = await make_customer(
         store.store, external_id="d", platform=Platform.SHOPIFY
     )
     await service.erase(store.store, erased.id)
-    known = await service.known_external_ids(
+    found = await service.owners(
         store.store, platform=Platform.SHOPIFY, external_ids=[" a ", "b", "c", "d", "e"]
     )
-    assert known == {"a"}
-    assert (
-        await service.known_external_ids(
-            store.store, platform=Platform.SHOPIFY, external_ids=[]
-        )
-        == set()
+    assert found == service.Owners({"a": a.id}, {})
+    assert await service.owners(
+        store.store, platform=Platform.SHOPIFY, external_ids=[]
+    ) == service.Owners({}, {})
+
+
+async def test_owners_by_email_are_every_active_customer_with_it(
+    store: IssuedKeys, other_store: IssuedKeys
+) -> None:
+    first = await make_customer(store.store, external_id="1", email="ada@example.com")
+    second = await make_customer(store.store, external_id="2", email="ada@example.com")
+    erased = await make_customer(store.store, external_id="3", email="ada@example.com")
+    await service.erase(store.store, erased.id)
+    await make_customer(other_store.store, external_id="4", email="bob@example.com")
+    found = await service.owners(
+        store.store,
+        platform=Platform.CUSTOM,
+        external_ids=["1"],
+        emails=[" ADA@example.com", "bob@example.com"],
+    )
+    assert found == service.Owners(
+        {"1": first.id}, {"ada@example.com": {first.id, second.id}}
     )
 
 
 @pytest.mark.postgres
-async def test_known_external_ids_ask_with_one_statement_text_whatever_the_page(
+async def test_owners_ask_with_one_statement_text_whatever_the_page(
     store: IssuedKeys,
 ) -> None:
-    """One prepared statement serves every page (an array, not a list of
+    """One prepared statement serves every page (arrays, not lists of
     placeholders as long as the page)."""
-    await make_customer(store.store, external_id="a", platform=Platform.SHOPIFY)
+    a = await make_customer(store.store, external_id="a", platform=Platform.SHOPIFY)
     pages = (["a"], ["a", "b", "c"], [f"x{n}" for n in range(250)] + ["a"])
     with count_queries() as counter:
         found = [
-            await service.known_external_ids(
-                store.store, platform=Platform.SHOPIFY, external_ids=page
+            await service.owners(
+                store.store,
+                platform=Platform.SHOPIFY,
+                external_ids=page,
+                emails=[f"{external_id}@example.com" for external_id in page],
             )
             for page in pages
         ]
-    assert found == [{"a"}, {"a"}, {"a"}]
+    assert found == [service.Owners({"a": a.id}, {})] * 3
     texts = {statement.split(": (")[0] for statement in counter.statements}
     assert len(counter.statements) == 3 and len(texts) == 1, texts

@@ -24,6 +24,7 @@ from api.settings import Settings
 from api.stores.service import IssuedKeys
 from api.sync import batches
 from api.sync import service as sync
+from api.sync.report import NAMED_REFUSALS
 from tests.api.sync.pages import Pages, custom_connection
 from tests.factories.customers import make_customer
 from tests.factories.program import make_spend_rule, order_event
@@ -359,10 +360,10 @@ async def test_a_buyer_created_after_the_page_was_asked_about_is_found(
     connection = await custom_connection(store, settings)
     known = await make_customer(store.store, external_id="late")  # ada@example.com
 
-    async def nobody_known(*_: Any, **__: Any) -> set[str]:
-        return set()
+    async def nobody_known(*_: Any, **__: Any) -> customers.Owners:
+        return customers.Owners({}, {})
 
-    monkeypatch.setattr(customers, "known_external_ids", nobody_known)
+    monkeypatch.setattr(customers, "owners", nobody_known)
     created = _spy(monkeypatch, "create")
     # An old order, under the email the buyer had then.
     event = order_event(ref="o-1", customer="late", amount=5_000)
@@ -402,12 +403,12 @@ async def test_a_shop_refused_throughout_is_summed_up_not_logged_order_by_order(
     store: IssuedKeys, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     connection = await custom_connection(store, settings)
-    refused = _in_another_currency(sync.NAMED_REFUSALS + 5)
+    refused = _in_another_currency(NAMED_REFUSALS + 5)
     with caplog.at_level(logging.WARNING, logger="ladder.sync"):
         report = await sync.backfill(connection, Pages([refused[:8], refused[8:]]))
-    assert report.refused == {"currency_mismatch": sync.NAMED_REFUSALS + 5}
+    assert report.refused == {"currency_mismatch": NAMED_REFUSALS + 5}
     logged = [r.getMessage() for r in caplog.records if r.name == "ladder.sync"]
-    assert len(logged) == sync.NAMED_REFUSALS + 1
+    assert len(logged) == NAMED_REFUSALS + 1
     assert logged[-1] == (
         "5 more order events of pages.myshopify.com not ingested"
         " (15 in all, by code: {'currency_mismatch': 15})"
@@ -418,7 +419,7 @@ async def test_a_run_that_stops_still_sums_up_what_it_refused(
     store: IssuedKeys, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     connection = await custom_connection(store, settings)
-    refused = _in_another_currency(sync.NAMED_REFUSALS + 2)
+    refused = _in_another_currency(NAMED_REFUSALS + 2)
 
     class Broken(Pages):
         async def orders_page(self, *, cursor: str | None, **_: object) -> OrderPage:

@@ -7,12 +7,17 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
 
+from api.connections.models import Connection
+from api.core import sql
+from api.customers import service as customers
 from api.customers.models import CustomerIdentity
 from api.ledger.models import PointsTransaction
 from api.orders import service as orders
 from api.orders.events import CustomerRef, OrderEvent, OrderEventKind
+from api.orders.models import Order
 from api.settings import Settings
 from api.stores.service import IssuedKeys
 from api.sync import batches
@@ -57,27 +62,43 @@ async def test_a_page_of_ten_events_is_committed_in_one_transaction(
 async def test_a_large_page_is_cut_into_batches_that_keep_each_buyer_together(
     store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Sixty events of four buyers each (and one buyer's thirty): no batch
-    over the cap, and a buyer's events in their page order."""
+    """Thirty events of four buyers and thirty of one more: no batch over the
+    cap, each of the four in one batch, the fifth's in consecutive ones, and
+    every buyer's events ingested in page order."""
     connection = await custom_connection(store, settings)
     page = [order_event(ref=f"o-{n}", customer=f"c-{n % 4}") for n in range(30)]
     page += [order_event(ref=f"w-{n}", customer="whale") for n in range(30)]
-    seen: list[list[str]] = []
+    buyer_of = {event.order_ref: event.customer.external_id for event in page}
+    cut: list[list[str]] = []
     batch = batches.PageIngest._batch
 
-    async def spied(ingest: Any, events: list[OrderEvent], *args: Any) -> None:
-        seen.append([event.order_ref for event in events])
+    async def spied_batch(ingest: Any, events: list[OrderEvent], *args: Any) -> None:
+        cut.append([event.order_ref for event in events])
         await batch(ingest, events, *args)
 
-    monkeypatch.setattr(batches.PageIngest, "_batch", spied)
+    ingested: list[str] = []
+    ingest = orders.ingest
+
+    async def spied_ingest(*args: Any, **kwargs: Any) -> orders.IngestResult:
+        ingested.append(args[1].order_ref)
+        return await ingest(*args, **kwargs)
+
+    monkeypatch.setattr(batches.PageIngest, "_batch", spied_batch)
+    monkeypatch.setattr(orders, "ingest", spied_ingest)
     report = await sync.backfill(connection, Pages([page]))
     assert (report.errors, report.events_ingested) == (0, 60)
-    assert all(len(refs) <= batches.BATCH_EVENTS for refs in seen)
-    in_order = [ref for refs in seen for ref in refs]
-    assert sorted(in_order) == sorted(e.order_ref for e in page)  # each once
-    buyer_of = {event.order_ref: event.customer.external_id for event in page}
+    assert sorted(ingested) == sorted(buyer_of)  # each once
+    assert all(len(refs) <= batches.BATCH_EVENTS for refs in cut)
+    holding = {
+        buyer: [n for n, refs in enumerate(cut) if buyer in map(buyer_of.get, refs)]
+        for buyer in set(buyer_of.values())
+    }
+    assert all(len(holding[f"c-{n}"]) == 1 for n in range(4))
+    assert holding["whale"] == list(
+        range(holding["whale"][0], holding["whale"][-1] + 1)
+    )
     for buyer in set(buyer_of.values()):
-        mine = [ref for ref in in_order if buyer_of[ref] == buyer]
+        mine = [ref for ref in ingested if buyer_of[ref] == buyer]
         assert mine == sorted(mine, key=lambda ref: int(ref[2:]))
     balances = await _balances(store)
     assert balances == {"c-0": 800, "c-1": 800, "c-2": 700, "c-3": 700, "whale": 3000}
@@ -98,6 +119,36 @@ async def test_a_batch_with_an_event_refused_midway_is_redone_event_by_event(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """A buyer's email is refused only when the buyer is made, after the
+    batch's earlier events wrote: the batch is rolled back and its events
+    go in one by one, the refused one counted and named once."""
+    connection = await custom_connection(store, settings)
+    opened = _count_transactions(monkeypatch)
+    bad = order_event(ref="o-2", customer="bad")
+    bad = replace(bad, customer=replace(bad.customer, email="not an email"))
+    page = [
+        order_event(ref="o-1", customer="a"),
+        bad,
+        order_event(ref="o-3", customer="b"),
+    ]
+    with caplog.at_level(logging.WARNING, logger="ladder.sync"):
+        report = await sync.backfill(connection, Pages([page]))
+    assert (report.errors, report.events_ingested, report.skipped) == (1, 2, 0)
+    assert (report.refused, report.batches_redone) == ({"invalid_email": 1}, 1)
+    # The batch, rolled back, then one transaction per event.
+    assert len(opened) == 1 + 3
+    assert await _balances(store) == {"a": 100, "b": 100}
+    assert await PointsTransaction.filter(store_id=store.store.id).count() == 2
+    assert [r.getMessage() for r in caplog.records if r.name == "ladder.sync"] == [
+        "order 'o-2' of pages.myshopify.com not ingested: invalid_email"
+    ]
+
+
+async def test_a_refund_of_an_order_not_seen_yet_goes_alone(
+    store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refund that names only an order neither stored nor in the run is
+    refused inside the ingest: batched alone, it fails only itself."""
     connection = await custom_connection(store, settings)
     opened = _count_transactions(monkeypatch)
     page = [
@@ -105,32 +156,54 @@ async def test_a_batch_with_an_event_refused_midway_is_redone_event_by_event(
         _orphan_refund("gone"),
         order_event(ref="o-3", customer="b"),
     ]
-    with caplog.at_level(logging.WARNING, logger="ladder.sync"):
-        report = await sync.backfill(connection, Pages([page]))
-    assert (report.errors, report.events_ingested, report.skipped) == (1, 2, 0)
-    assert report.refused == {"not_found": 1}
-    # The batch, rolled back, then one transaction per event.
-    assert len(opened) == 1 + 3
+    report = await sync.backfill(connection, Pages([page]))
+    assert (report.errors, report.events_ingested) == (1, 2)
+    assert (report.refused, report.batches_redone) == ({"not_found": 1}, 1)
+    assert len(opened) == 2 + 1  # the others' batch, the refund's, its redo
     assert await _balances(store) == {"a": 100, "b": 100}
-    assert await PointsTransaction.filter(store_id=store.store.id).count() == 2
-    assert [r.getMessage() for r in caplog.records if r.name == "ladder.sync"] == [
-        "order 'gone' of pages.myshopify.com not ingested: not_found"
-    ]
 
 
-async def test_a_redone_batch_leaves_each_of_its_new_buyers_once(
-    store: IssuedKeys, settings: Settings
+async def test_a_redone_batch_creates_its_new_buyers_again_without_looking(
+    store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The rolled-back batch had created its new buyers: redone, they are
-    new again, and each is one customer with their points once."""
+    """The rolled-back batch had created its new buyer: redone, the buyer is
+    new again (created straight away, not looked up first), and is one
+    customer with their points once."""
     connection = await custom_connection(store, settings)
+    looked_up: list[str] = []
+    find = customers.locked_by_external_id if sql.is_postgres() else None
+    alone = customers.find_by_external_id
+
+    async def spied_alone(*args: Any, **kwargs: Any) -> Any:
+        looked_up.append(kwargs["external_id"])
+        return await alone(*args, **kwargs)
+
+    def spied_with_order(*args: Any, **kwargs: Any) -> Any:
+        looked_up.append(kwargs["external_id"])
+        assert find is not None
+        return find(*args, **kwargs)
+
+    monkeypatch.setattr(customers, "find_by_external_id", spied_alone)
+    monkeypatch.setattr(customers, "locked_by_external_id", spied_with_order)
+    ingest = orders.ingest
+    failed_once: list[str] = []
+
+    async def failing_once(*args: Any, **kwargs: Any) -> orders.IngestResult:
+        result = await ingest(*args, **kwargs)
+        if args[1].order_ref == "o-2" and not failed_once:
+            failed_once.append("o-2")
+            raise OperationalError("deadlock detected")
+        return result
+
+    monkeypatch.setattr(orders, "ingest", failing_once)
     page = [
         order_event(ref="o-1", customer="new"),
         order_event(ref="o-2", customer="new"),
-        _orphan_refund("gone"),
     ]
     report = await sync.backfill(connection, Pages([page]))
-    assert (report.errors, report.events_ingested) == (1, 2)
+    assert (report.errors, report.events_ingested, report.batches_redone) == (0, 2, 1)
+    # The second order of each attempt looks the buyer up; the first never.
+    assert looked_up == ["new", "new"]
     assert await _balances(store) == {"new": 200}
 
 
@@ -180,36 +253,101 @@ def _guest(ref: str, email: str) -> OrderEvent:
 
 
 @pytest.mark.postgres
-async def test_two_batches_that_deadlock_are_redone_and_both_go_in(
+async def test_a_guest_order_waits_for_the_batch_of_the_customer_its_email_names(
     store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two buyers' keys can name one customer (a guest order by email goes to
-    the customer who has it), so batches that share no key can still lock
-    the same customers in opposite orders. PostgreSQL aborts one; it is
-    redone event by event once the other commits."""
+    """A guest order (an email, no platform id) goes to the customer who has
+    that email: its batch waits for a running batch of that customer's, known
+    by their platform id, though the two share no email or id. Run at once,
+    the two batches below would lock X and Y in opposite orders."""
     connection = await custom_connection(store, settings)
     await make_customer(store.store, external_id="x", email="x@example.com")
     await make_customer(store.store, external_id="y", email="y@example.com")
-    first_held = asyncio.Barrier(2)
-    waited: set[str] = set()
+    steps: list[str] = []
     ingest = orders.ingest
 
-    async def in_step(*args: Any, **kwargs: Any) -> orders.IngestResult:
-        result = await ingest(*args, **kwargs)
+    async def watched(*args: Any, **kwargs: Any) -> orders.IngestResult:
         ref = args[1].order_ref
-        if ref in ("a-1", "b-1") and ref not in waited:
-            # Each batch holds its first customer before asking for the other.
-            waited.add(ref)
-            await asyncio.wait_for(first_held.wait(), timeout=5)
+        steps.append(f"{ref} starts")
+        result = await ingest(*args, **kwargs)
+        if ref == "a-1":  # holding X: room for a batch that should wait
+            await asyncio.sleep(0.2)
+        steps.append(f"{ref} ends")
         return result
 
-    monkeypatch.setattr(orders, "ingest", in_step)
-    opened = _count_transactions(monkeypatch)
+    monkeypatch.setattr(orders, "ingest", watched)
     x, y = order_event(ref="a-1", customer="x"), order_event(ref="b-1", customer="y")
     source = Pages(
         [[x, _guest("a-2", "y@example.com")], [y, _guest("b-2", "x@example.com")]]
     )
     report = await sync.backfill(connection, source)
-    assert (report.errors, report.events_ingested) == (0, 4)
-    assert len(opened) == 2 + 2  # two batches, one of them redone alone
+    assert (report.errors, report.events_ingested, report.batches_redone) == (0, 4, 0)
+    assert steps.index("b-1 starts") > steps.index("a-2 ends")
     assert await _balances(store) == {"x": 200, "y": 200}
+
+
+async def test_a_batch_that_fails_for_any_reason_is_redone_event_by_event(
+    store: IssuedKeys,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A deadlock or a lost race fails a batch once: it is rolled back,
+    its events go in one by one, and the log says so without personal data."""
+    connection = await custom_connection(store, settings)
+    opened = _count_transactions(monkeypatch)
+    failed_once: list[str] = []
+    ingest = orders.ingest
+
+    async def failing_once(*args: Any, **kwargs: Any) -> orders.IngestResult:
+        result = await ingest(*args, **kwargs)
+        if args[1].order_ref == "o-2" and not failed_once:
+            failed_once.append("o-2")
+            raise OperationalError("deadlock detected")
+        return result
+
+    monkeypatch.setattr(orders, "ingest", failing_once)
+    page = [order_event(ref=f"o-{n}", customer=f"c-{n}") for n in range(3)]
+    with caplog.at_level(logging.WARNING, logger="ladder.sync"):
+        report = await sync.backfill(connection, Pages([page]))
+    assert (report.errors, report.events_ingested, report.batches_redone) == (0, 3, 1)
+    assert len(opened) == 1 + 3
+    assert await _balances(store) == {"c-0": 100, "c-1": 100, "c-2": 100}
+    assert await PointsTransaction.filter(store_id=store.store.id).count() == 3
+    assert [r.getMessage() for r in caplog.records if r.name == "ladder.sync"] == [
+        "a batch of 3 order events of pages.myshopify.com failed (OperationalError);"
+        " ingesting them one by one"
+    ]
+
+
+@pytest.mark.postgres
+async def test_a_batch_that_failed_holds_back_its_buyers_later_events(
+    store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch fails for good (an outage) while an earlier page still runs:
+    that page is checkpointed, the run stops before another page is handed
+    in, and the buyer's later order waits for the next run instead of going
+    in ahead of the failed one."""
+    connection = await custom_connection(store, settings)
+    failed = asyncio.Event()
+    ingest = orders.ingest
+
+    async def outage(*args: Any, **kwargs: Any) -> orders.IngestResult:
+        ref = args[1].order_ref
+        if ref == "y-1":
+            failed.set()
+            raise ConnectionError("database gone")
+        if ref == "slow-0":
+            await asyncio.wait_for(failed.wait(), timeout=5)
+            await asyncio.sleep(0.1)  # the failed batch rolls back meanwhile
+        return await ingest(*args, **kwargs)
+
+    monkeypatch.setattr(orders, "ingest", outage)
+    pages = [[order_event(ref="slow-0", customer="s")]]
+    pages += [[order_event(ref="y-1", customer="y")]]
+    pages += [[order_event(ref=f"f-{n}", customer=f"f-{n}")] for n in range(2, 4)]
+    pages += [[order_event(ref="y-2", customer="y")], [order_event(ref="f-5")]]
+    with pytest.raises(ConnectionError):
+        await sync.backfill(connection, Pages(pages))
+    assert (await Connection.get(id=connection.id)).sync_cursor == "1"
+    assert not await Order.filter(order_ref="y-2").exists()
