@@ -9,14 +9,16 @@ never costs the others.
 
 Events keep the shop's order where it matters (points, tiers and stage
 depend on it). Each event has keys: its buyer's email and platform id, its
-order, and the customers these name already. Events linked by a key go in
-one batch, in page order (or in consecutive ones when there are many), and a
-batch that shares a key with an earlier batch still running waits for it.
+order, the customers these name already, and the keys of the running events
+it shares one with (a buyer being made is in no table yet). Events linked by
+a key go in one batch, in page order (or in consecutive ones when there are
+many), and a batch that shares a key with an earlier batch still running
+waits for it.
 """
 
 import asyncio
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from uuid import UUID
@@ -78,8 +80,10 @@ class PageIngest:
         self.slots = asyncio.Semaphore(CONCURRENT_BATCHES if postgres else 1)
         self.pages_at_once = PAGES_AT_ONCE if postgres else 1
         self.window: deque[_Scheduled] = deque()
-        # The last batch to touch each key while it runs (or failed).
+        # The last batch to touch each key while it runs (or failed), and the
+        # keys linked to each in its page (the events' group).
         self.tails: dict[str, asyncio.Task[None]] = {}
+        self.links: dict[str, frozenset[str]] = {}
 
     @property
     def pending(self) -> bool:
@@ -92,22 +96,32 @@ class PageIngest:
     async def add(self, page: OrderPage) -> None:
         self._raise_failure()
         events = self._wanted(page)
+        if not events:
+            self.window.append(_Scheduled(page, []))
+            return
         # Read once per page, not once per event: a programme change counts
         # from the next page handed in.
         version = await versions.of_store(self.connection.store.id)
         known = await self._known(events)
-        keyed = [(event, _keys_of(event, known)) for event in events]
-        keys_of = {id(event): keys for event, keys in keyed}
-        # An order-only refund of an order neither stored nor running would
-        # fail its batch (not found): it goes alone.
+        keyed = [(event, self._linked(_keys_of(event, known))) for event in events]
+        # An order-only refund of an order neither stored, nor running, nor
+        # elsewhere on the page would fail its batch (not found): it goes alone.
+        orders_on_page = Counter(keys[0] for _, keys in keyed)
         alone = {
             id(event)
             for event, keys in keyed
-            if _order_only(event) and len(keys) == 1 and not self._running(keys[0])
+            if _order_only(event)
+            and len(keys) == 1
+            and orders_on_page[keys[0]] == 1
+            and not self._running(keys[0])
         }
+        groups = _groups(keyed)
+        for _, group_keys in groups:
+            self.links.update(dict.fromkeys(group_keys, group_keys))
         tasks = []
-        for batch in _batches(keyed, alone=lambda event: id(event) in alone):
-            batch_keys = {key for event in batch for key in keys_of[id(event)]}
+        for batch, batch_keys in _batches(
+            groups, alone=lambda event: id(event) in alone
+        ):
             before = {
                 task for key in batch_keys if (task := self.tails.get(key)) is not None
             }
@@ -117,6 +131,16 @@ class PageIngest:
             tasks.append(task)
             self.tails.update(dict.fromkeys(batch_keys, task))
         self.window.append(_Scheduled(page, tasks))
+
+    def _linked(self, keys: list[str]) -> list[str]:
+        """The keys, with those of the running events they are linked to: a
+        buyer made by a batch still running is not in the database yet, so a
+        guest order with their email knows them only through that batch."""
+        linked = list(keys)
+        for key in keys:
+            if self._running(key):
+                linked += [k for k in self.links.get(key, ()) if k not in linked]
+        return linked
 
     async def next_done(self) -> OrderPage:
         """The oldest page handed in, once all its events are in (or refused);
@@ -128,6 +152,7 @@ class PageIngest:
         # A failed batch stays: later events of its keys must not go ahead.
         for key in [key for key, task in self.tails.items() if _succeeded(task)]:
             del self.tails[key]
+            self.links.pop(key, None)
         return scheduled.page
 
     async def stop(self) -> None:
@@ -139,6 +164,7 @@ class PageIngest:
         await asyncio.gather(*tasks, return_exceptions=True)
         self.window.clear()
         self.tails.clear()
+        self.links.clear()
 
     def _raise_failure(self) -> None:
         """Stop at the first batch that failed in a later page, before more
@@ -283,15 +309,11 @@ class PageIngest:
                 unknown.discard(buyer)
 
 
-def _batches(
+def _groups(
     keyed: list[tuple[OrderEvent, list[str]]],
-    *,
-    alone: Callable[[OrderEvent], bool],
-) -> list[list[OrderEvent]]:
-    """The page's events in batches that share no key, each in page order:
-    events linked by a key (directly or through others) go in one batch, or
-    in consecutive ones when there are many; a group with an event `alone`
-    says is not packed with others."""
+) -> list[tuple[list[OrderEvent], frozenset[str]]]:
+    """The page's events linked by a key, directly or through others, each
+    group in page order with all its keys."""
     root: dict[str, str] = {}
 
     def find(key: str) -> str:
@@ -304,26 +326,35 @@ def _batches(
         first, *others = (find(key) for key in keys)
         for other in others:
             root[other] = first
-    position = {id(event): n for n, (event, _) in enumerate(keyed)}
-    linked: dict[str, list[OrderEvent]] = {}
+    groups: dict[str, tuple[list[OrderEvent], set[str]]] = {}
     for event, keys in keyed:
-        linked.setdefault(find(keys[0]), []).append(event)
-    batches: list[list[OrderEvent]] = [[]]
-    apart: list[list[OrderEvent]] = []
-    for group in linked.values():
-        if any(alone(event) for event in group):
-            apart.extend(_cut(group))
+        events, group_keys = groups.setdefault(find(keys[0]), ([], set()))
+        events.append(event)
+        group_keys.update(keys)
+    return [(events, frozenset(keys)) for events, keys in groups.values()]
+
+
+def _batches(
+    groups: list[tuple[list[OrderEvent], frozenset[str]]],
+    *,
+    alone: Callable[[OrderEvent], bool],
+) -> list[tuple[list[OrderEvent], set[str]]]:
+    """Groups packed into batches of at most BATCH_EVENTS, with their keys:
+    a group cut in consecutive batches when it has more (they share its
+    keys, so each waits for the last); a group with an event `alone` says
+    not packed with others."""
+    batches: list[tuple[list[OrderEvent], set[str]]] = [([], set())]
+    apart: list[tuple[list[OrderEvent], set[str]]] = []
+    for events, keys in groups:
+        if any(alone(event) for event in events):
+            apart += [(part, set(keys)) for part in _cut(events)]
             continue
-        for part in _cut(group):
-            if len(batches[-1]) + len(part) > BATCH_EVENTS:
-                batches.append([])
-            batches[-1].extend(part)
-    batches += apart
-    return [
-        sorted(batch, key=lambda event: position[id(event)])
-        for batch in batches
-        if batch
-    ]
+        for part in _cut(events):
+            if len(batches[-1][0]) + len(part) > BATCH_EVENTS:
+                batches.append(([], set()))
+            batches[-1][0].extend(part)
+            batches[-1][1].update(keys)
+    return [batch for batch in [*batches, *apart] if batch[0]]
 
 
 def _cut(group: list[OrderEvent]) -> list[list[OrderEvent]]:
@@ -347,7 +378,8 @@ def _keys_of(event: OrderEvent, known: _Known) -> list[str]:
 
 
 def _order_only(event: OrderEvent) -> bool:
-    return not (event.customer.email or _buyer_of(event))
+    # As the ingest decides: no platform id and no email given at all.
+    return not (event.customer.email or event.customer.external_id)
 
 
 def _order_key(platform: str, order_ref: str) -> str:

@@ -18,6 +18,7 @@ from api.customers.rules import CustomerChanges
 from api.ladder.models import Stage, StageChange
 from api.ledger.models import PointsLot, PointsTransaction, TransactionKind
 from api.membership import service as membership
+from api.orders import service as orders_service
 from api.orders.errors import OrderError, OrderErrorCode
 from api.orders.events import CustomerRef, OrderEvent, OrderEventKind
 from api.orders.models import CHANGING, Order, OrderRefund, OrderStatus
@@ -1027,3 +1028,24 @@ async def test_a_returning_buyer_and_their_order_are_locked_in_one_statement(
         ("o-1", known.id),
         ("o-2", newcomer.id),
     ]
+
+
+async def test_owners_are_the_customers_of_this_stores_orders_on_this_platform(
+    store: IssuedKeys, other_store: IssuedKeys
+) -> None:
+    await make_spend_rule(store.store)
+    await ingest(store.store, order_event(ref="o-1", customer="a"))
+    await ingest(store.store, order_event(ref="o-2", customer="b"))
+    await ingest(other_store.store, order_event(ref="o-3", customer="c"))
+    a = await CustomerIdentity.get(store_id=store.store.id, external_id="a")
+    found = await orders_service.owners(
+        store.store, platform="custom", order_refs=[" o-1 ", "o-3", "o-9"]
+    )
+    assert found == {"o-1": a.customer_id}
+    assert (
+        await orders_service.owners(store.store, platform="shopify", order_refs=["o-1"])
+        == {}
+    )
+    assert (
+        await orders_service.owners(store.store, platform="custom", order_refs=[]) == {}
+    )

@@ -351,3 +351,101 @@ async def test_a_batch_that_failed_holds_back_its_buyers_later_events(
         await sync.backfill(connection, Pages(pages))
     assert (await Connection.get(id=connection.id)).sync_cursor == "1"
     assert not await Order.filter(order_ref="y-2").exists()
+
+
+def _watch(monkeypatch: pytest.MonkeyPatch, slow: str) -> list[str]:
+    """Each ingest's start and end; the `slow` order holds its locks a while,
+    room for a batch that should wait to go ahead."""
+    steps: list[str] = []
+    ingest = orders.ingest
+
+    async def watched(*args: Any, **kwargs: Any) -> orders.IngestResult:
+        ref = args[1].order_ref
+        steps.append(f"{ref} starts")
+        result = await ingest(*args, **kwargs)
+        if ref == slow:
+            await asyncio.sleep(0.2)
+        steps.append(f"{ref} ends")
+        return result
+
+    monkeypatch.setattr(orders, "ingest", watched)
+    return steps
+
+
+@pytest.mark.postgres
+async def test_a_buyer_being_made_links_their_guest_order_and_their_next_one(
+    store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A buyer made by a batch still running is in no table yet: a guest
+    order with their email and their next order by platform id (no email)
+    know them only through that batch, and still go one after the other."""
+    connection = await custom_connection(store, settings)
+    steps = _watch(monkeypatch, slow="a-1")
+    first = order_event(ref="a-1", customer="x")
+    first = replace(first, customer=replace(first.customer, email="a@example.com"))
+    source = Pages(
+        [
+            [first],
+            [_guest("g-1", "a@example.com")],
+            [order_event(ref="e-1", customer="x")],
+        ]
+    )
+    report = await sync.backfill(connection, source)
+    assert (report.errors, report.events_ingested, report.batches_redone) == (0, 3, 0)
+    assert steps.index("g-1 starts") > steps.index("a-1 ends")
+    assert steps.index("e-1 starts") > steps.index("g-1 ends")
+    assert await _balances(store) == {"x": 300}
+
+
+@pytest.mark.postgres
+async def test_a_refund_naming_only_a_stored_order_waits_for_its_customers_batch(
+    store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = await custom_connection(store, settings)
+    await sync.backfill(connection, Pages([[order_event(ref="o-1", customer="x")]]))
+    steps = _watch(monkeypatch, slow="o-2")
+    refund = _orphan_refund("o-1")  # stored now: its customer is known
+    source = Pages([[order_event(ref="o-2", customer="x")], [refund]])
+    report = await sync.backfill(connection, source)
+    assert (report.errors, report.events_ingested) == (0, 2)
+    assert steps.index("o-1 starts") > steps.index("o-2 ends")
+    assert await _balances(store) == {"x": 190}
+
+
+@pytest.mark.postgres
+async def test_no_page_is_handed_in_after_a_batch_failed(
+    store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run stops at the failure: the next page's buyers are not even
+    asked about."""
+    connection = await custom_connection(store, settings)
+    monkeypatch.setattr(batches, "PAGES_AT_ONCE", 2)
+    failed = asyncio.Event()
+    ingest = orders.ingest
+
+    async def outage(*args: Any, **kwargs: Any) -> orders.IngestResult:
+        ref = args[1].order_ref
+        if ref == "y-1":
+            failed.set()
+            raise ConnectionError("database gone")
+        if ref == "slow-0":
+            await asyncio.wait_for(failed.wait(), timeout=5)
+            await asyncio.sleep(0.1)  # the failed batch rolls back meanwhile
+        return await ingest(*args, **kwargs)
+
+    asked: list[object] = []
+    owners = customers.owners
+
+    async def spied_owners(*args: Any, **kwargs: Any) -> customers.Owners:
+        asked.append(kwargs["external_ids"])
+        return await owners(*args, **kwargs)
+
+    monkeypatch.setattr(orders, "ingest", outage)
+    monkeypatch.setattr(customers, "owners", spied_owners)
+    pages = [[order_event(ref="slow-0", customer="s")]]
+    pages += [[order_event(ref="y-1", customer="y")]]
+    pages += [[order_event(ref=f"f-{n}", customer=f"f-{n}")] for n in range(2, 5)]
+    with pytest.raises(ConnectionError):
+        await sync.backfill(connection, Pages(pages))
+    assert (await Connection.get(id=connection.id)).sync_cursor == "1"
+    assert len(asked) == 2  # the first two pages'
