@@ -1,8 +1,8 @@
 """A backfill's events ingested in batches: up to `BATCH_EVENTS` events of a
 page in one transaction, several batches at once.
 
-A transaction per event spent a third of a backfill's round trips, and most
-of the database's CPU, on BEGIN and COMMIT. A batch that fails (an event
+A transaction per event spent a third of a backfill's round trips, and a
+fifth of the database's CPU, on BEGIN and COMMIT. A batch that fails (an event
 refused after others wrote, a deadlock, a race lost to a webhook) is rolled
 back and its events ingested again one per transaction, so one refused event
 never costs the others.
