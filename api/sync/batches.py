@@ -50,6 +50,10 @@ CONCURRENT_BATCHES = 4
 # Pages whose batches may run at once (PostgreSQL): a page's first batches
 # start while the last ones of the page before finish.
 PAGES_AT_ONCE = 4
+# Keys linked through running batches (a customer on page after page, a shared
+# email): past this many, the running batches are waited for, so that the
+# database knows what they made and the chain starts afresh.
+MAX_LINKED_KEYS = 256
 
 Buyer = tuple[Platform, str]  # a platform's customer id
 
@@ -99,11 +103,18 @@ class PageIngest:
         if not events:
             self.window.append(_Scheduled(page, []))
             return
+        if any(len(keys) > MAX_LINKED_KEYS for keys in self.links.values()):
+            await self._settle()
+        # What runs now, taken before the database is asked: a batch that
+        # commits meanwhile may not be in the answer, so it still counts.
+        running = {key for key, task in self.tails.items() if not _succeeded(task)}
         # Read once per page, not once per event: a programme change counts
         # from the next page handed in.
         version = await versions.of_store(self.connection.store.id)
-        known = await self._known(events)
-        keyed = [(event, self._linked(_keys_of(event, known))) for event in events]
+        known = await self._known(events, running)
+        keyed = [
+            (event, self._linked(_keys_of(event, known), running)) for event in events
+        ]
         # An order-only refund of an order neither stored, nor running, nor
         # elsewhere on the page would fail its batch (not found): it goes alone.
         orders_on_page = Counter(keys[0] for _, keys in keyed)
@@ -113,11 +124,14 @@ class PageIngest:
             if _order_only(event)
             and len(keys) == 1
             and orders_on_page[keys[0]] == 1
-            and not self._running(keys[0])
+            and keys[0] not in running
         }
         groups = _groups(keyed)
         for _, group_keys in groups:
-            self.links.update(dict.fromkeys(group_keys, group_keys))
+            # Who the group's buyer is: not the other orders' keys, which
+            # would pile up as a customer comes back page after page.
+            who = frozenset(key for key in group_keys if not key.startswith("order:"))
+            self.links.update(dict.fromkeys(group_keys, who))
         tasks = []
         for batch, batch_keys in _batches(
             groups, alone=lambda event: id(event) in alone
@@ -126,21 +140,32 @@ class PageIngest:
                 task for key in batch_keys if (task := self.tails.get(key)) is not None
             }
             task = asyncio.create_task(
-                self._batch(batch, before, version, known.unknown)
+                self._batch(
+                    batch, before, version, known.unknown, alone=id(batch[0]) in alone
+                )
             )
             tasks.append(task)
             self.tails.update(dict.fromkeys(batch_keys, task))
         self.window.append(_Scheduled(page, tasks))
 
-    def _linked(self, keys: list[str]) -> list[str]:
-        """The keys, with those of the running events they are linked to: a
-        buyer made by a batch still running is not in the database yet, so a
-        guest order with their email knows them only through that batch."""
-        linked = list(keys)
+    def _linked(self, keys: list[str], running: set[str]) -> list[str]:
+        """The keys, with those of the buyer of the running events they are
+        linked to: a buyer made by a batch still running is not in the
+        database yet, so a guest order with their email knows them only
+        through that batch."""
+        linked = dict.fromkeys(keys)
         for key in keys:
-            if self._running(key):
-                linked += [k for k in self.links.get(key, ()) if k not in linked]
-        return linked
+            if key in running:
+                linked.update(dict.fromkeys(self.links.get(key, ())))
+        return list(linked)
+
+    async def _settle(self) -> None:
+        """Wait for every batch handed in (a failure is raised), and forget
+        the links: the database now knows what they made."""
+        for scheduled in self.window:
+            for task in scheduled.batches:
+                await task
+        self.links.clear()
 
     async def next_done(self) -> OrderPage:
         """The oldest page handed in, once all its events are in (or refused);
@@ -174,10 +199,6 @@ class PageIngest:
                 if task.done() and not task.cancelled() and task.exception():
                     raise task.exception()  # type: ignore[misc]
 
-    def _running(self, key: str) -> bool:
-        task = self.tails.get(key)
-        return task is not None and not _succeeded(task)
-
     def _wanted(self, page: OrderPage) -> list[OrderEvent]:
         """The page's events but test orders (unless wanted) and those refused
         on their face (another currency), which would fail their batch."""
@@ -199,7 +220,7 @@ class PageIngest:
             wanted.append(event)
         return wanted
 
-    async def _known(self, events: list[OrderEvent]) -> _Known:
+    async def _known(self, events: list[OrderEvent], running: set[str]) -> _Known:
         """One question per platform: the customers the page's platform ids
         and guests' emails name; another, rarely, for the orders that
         refunds naming only their order belong to."""
@@ -229,7 +250,7 @@ class PageIngest:
             known.unknown.update(
                 (platform, external_id)
                 for external_id in ids - found.by_external_id.keys()
-                if not self._running(_id_key((platform, external_id)))
+                if _id_key((platform, external_id)) not in running
             )
         for order_platform, refs in order_only.items():
             by_order = await orders.owners(
@@ -245,9 +266,15 @@ class PageIngest:
         before: set[asyncio.Task[None]],
         version: int | None,
         unknown: set[Buyer],
+        *,
+        alone: bool = False,
     ) -> None:
         for earlier in before:  # one that failed fails this one: the run stops
             await earlier
+        if alone:  # refused for certain: no batch to fail and redo
+            async with self.slots:
+                await self._one_by_one(events, version, unknown)
+            return
         async with self.slots:
             ingested = skipped = 0
             still_unknown = set(unknown)

@@ -51,7 +51,8 @@ async def backfill(
     """Ingest the shop's orders changed since `since` (or since the checkpoint).
 
     A run that stops (crash, Ctrl-C, `max_pages`) leaves the cursor of the last
-    committed page; the next run continues from there.
+    committed page; the next run continues from there. Call it outside any
+    transaction: its batches open their own, several at once.
     """
     report = SyncReport()
     if since is None and connection.sync_cursor is not None:
