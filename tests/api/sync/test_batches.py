@@ -346,6 +346,21 @@ def _watch(monkeypatch: pytest.MonkeyPatch, *slow: str) -> _Steps:
     return steps
 
 
+def _made_then_guest_then_next() -> Pages:
+    """Buyer x's first order (made by it, with their email), then a guest
+    order with that email, then x's next order by platform id alone: one page
+    each."""
+    first = order_event(ref="a-1", customer="x")
+    first = replace(first, customer=replace(first.customer, email="a@example.com"))
+    return Pages(
+        [
+            [first],
+            [_guest("g-1", "a@example.com")],
+            [order_event(ref="e-1", customer="x")],
+        ]
+    )
+
+
 @pytest.mark.postgres
 async def test_a_buyer_being_made_links_their_guest_order_and_their_next_one(
     store: IssuedKeys, settings: Settings, monkeypatch: pytest.MonkeyPatch
@@ -355,16 +370,7 @@ async def test_a_buyer_being_made_links_their_guest_order_and_their_next_one(
     know them only through that batch, and still go one after the other."""
     connection = await custom_connection(store, settings)
     steps = _watch(monkeypatch, "a-1")
-    first = order_event(ref="a-1", customer="x")
-    first = replace(first, customer=replace(first.customer, email="a@example.com"))
-    source = Pages(
-        [
-            [first],
-            [_guest("g-1", "a@example.com")],
-            [order_event(ref="e-1", customer="x")],
-        ]
-    )
-    report = await sync.backfill(connection, source)
+    report = await sync.backfill(connection, _made_then_guest_then_next())
     assert (report.errors, report.events_ingested, report.batches_redone) == (0, 3, 0)
     assert steps.index("g-1 starts") > steps.index("a-1 ends")
     assert steps.index("e-1 starts") > steps.index("g-1 ends")
@@ -448,16 +454,7 @@ async def test_a_batch_that_commits_while_the_page_is_looked_up_still_links_it(
         return found
 
     monkeypatch.setattr(customers, "owners", late)
-    first = order_event(ref="a-1", customer="x")
-    first = replace(first, customer=replace(first.customer, email="a@example.com"))
-    source = Pages(
-        [
-            [first],
-            [_guest("g-1", "a@example.com")],
-            [order_event(ref="e-1", customer="x")],
-        ]
-    )
-    report = await sync.backfill(connection, source)
+    report = await sync.backfill(connection, _made_then_guest_then_next())
     assert (report.errors, report.events_ingested) == (0, 3)
     assert steps.index("e-1 starts") > steps.index("g-1 ends")
     assert await _balances(store) == {"x": 300}
