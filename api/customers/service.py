@@ -155,6 +155,20 @@ async def owners(
     return found
 
 
+async def first_by_email(store: Store, email: str) -> UUID | None:
+    """The id of the store's first active customer with this email (a guest
+    order goes to them), hand-written: every guest order asks."""
+    found = await sql.fetch_models(
+        Customer,
+        "t.store_id = $1 AND t.erased_at IS NULL AND t.email = $2",
+        store.id,
+        rules.normalize_email(email),
+        order_by="t.created_at, t.id",
+        fields=("id",),
+    )
+    return found[0].id if found else None
+
+
 def search(
     store: Store,
     *,

@@ -57,9 +57,15 @@ async def lock_customer(store: Store, customer_id: UUID) -> Customer:
 
 
 async def _open_lots(customer: Customer) -> list[PointsLot]:
-    return await PointsLot.filter(
-        store_id=customer.store_id, customer_id=customer.id, remaining__gt=0
-    ).order_by("created_at", "id")
+    # Every refund and spend reads them: hand-written (a QuerySet costs
+    # several times the statement's CPU).
+    return await sql.fetch_models(
+        PointsLot,
+        "t.store_id = $1 AND t.customer_id = $2 AND t.remaining > 0",
+        customer.store_id,
+        customer.id,
+        order_by="t.created_at, t.id",
+    )
 
 
 def _as_rule_lot(lot: PointsLot) -> rules.Lot:

@@ -189,11 +189,9 @@ async def _known_customer_for(
         )
         return result.customer.id
     email = (ref.email or "").strip().lower()
-    guest = (
-        await customers.active(store).filter(email=email).order_by("created_at").first()
-    )
+    guest = await customers.first_by_email(store, email)
     if guest is not None:
-        return guest.id
+        return guest
     # A guest with no id anywhere: keyed by email on this platform, so repeats match.
     result = await customers.upsert(
         store,

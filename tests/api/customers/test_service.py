@@ -322,3 +322,15 @@ async def test_owners_ask_with_one_statement_text_whatever_the_page(
     assert found == [service.Owners({"a": a.id}, {})] * 3
     texts = {statement.split(": (")[0] for statement in counter.statements}
     assert len(counter.statements) == 3 and len(texts) == 1, texts
+
+
+async def test_first_by_email_is_the_oldest_active_customer_with_it(
+    store: IssuedKeys, other_store: IssuedKeys
+) -> None:
+    erased = await make_customer(store.store, external_id="0", email="ada@example.com")
+    await service.erase(store.store, erased.id)
+    first = await make_customer(store.store, external_id="1", email="ada@example.com")
+    await make_customer(store.store, external_id="2", email="ada@example.com")
+    await make_customer(other_store.store, external_id="3", email="bob@example.com")
+    assert await service.first_by_email(store.store, " ADA@example.com") == first.id
+    assert await service.first_by_email(store.store, "bob@example.com") is None
