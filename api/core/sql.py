@@ -68,6 +68,16 @@ def is_postgres() -> bool:
     return _client().capabilities.dialect == "postgres"
 
 
+def any_of(column: str, values: Sequence[str], *, at: int) -> tuple[str, list[Any]]:
+    """`column` equal to one of the text `values`, with its arguments numbered
+    from `$at`: one array on PostgreSQL (one statement text whatever the
+    count), a list of placeholders on SQLite."""
+    if is_postgres():
+        return f"{column} = ANY(${at}::text[])", [list(values)]
+    marks = ", ".join(f"${n}" for n in range(at, at + len(values)))
+    return f"{column} IN ({marks})", list(values)
+
+
 def locking(clause: str = "FOR UPDATE") -> str:
     """A row-lock clause to end a SELECT with; SQLite locks the whole database
     for a write transaction and has none."""

@@ -124,28 +124,15 @@ async def owners(
         return found
     by_id = "SELECT 'id' AS kind, external_id AS ref, customer_id FROM customer_identities WHERE store_id = $1 AND platform = $2"
     by_email = "SELECT 'email', email, id FROM customers WHERE store_id = $1 AND erased_at IS NULL"
-    if sql.is_postgres():  # one statement text whatever the page holds
-        rows = await sql.fetch_all(
-            f"{by_id} AND external_id = ANY($3::text[])"
-            f" UNION ALL {by_email} AND email = ANY($4::text[])",
-            store.id,
-            platform,
-            ids,
-            mails,
-        )
-    else:
-        id_marks = ", ".join(f"${n}" for n in range(3, len(ids) + 3))
-        email_marks = ", ".join(
-            f"${n}" for n in range(len(ids) + 3, len(ids) + len(mails) + 3)
-        )
-        rows = await sql.fetch_all(
-            f"{by_id} AND external_id IN ({id_marks})"
-            f" UNION ALL {by_email} AND email IN ({email_marks})",
-            store.id,
-            platform,
-            *ids,
-            *mails,
-        )
+    by_ids, id_args = sql.any_of("external_id", ids, at=3)
+    by_emails, email_args = sql.any_of("email", mails, at=3 + len(id_args))
+    rows = await sql.fetch_all(
+        f"{by_id} AND {by_ids} UNION ALL {by_email} AND {by_emails}",
+        store.id,
+        platform,
+        *id_args,
+        *email_args,
+    )
     for row in rows:
         owner = UUID(str(row["customer_id"]))
         if row["kind"] == "id":

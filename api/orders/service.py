@@ -391,15 +391,8 @@ async def owners(
     if not refs:
         return {}
     query = "SELECT order_ref, customer_id FROM orders WHERE store_id = $1 AND platform = $2"
-    if sql.is_postgres():
-        rows = await sql.fetch_all(
-            f"{query} AND order_ref = ANY($3::text[])", store.id, platform, refs
-        )
-    else:
-        marks = ", ".join(f"${n}" for n in range(3, len(refs) + 3))
-        rows = await sql.fetch_all(
-            f"{query} AND order_ref IN ({marks})", store.id, platform, *refs
-        )
+    by_refs, ref_args = sql.any_of("order_ref", refs, at=3)
+    rows = await sql.fetch_all(f"{query} AND {by_refs}", store.id, platform, *ref_args)
     return {row["order_ref"]: UUID(str(row["customer_id"])) for row in rows}
 
 
