@@ -11,6 +11,7 @@ from tortoise.queryset import QuerySet
 
 from api.core import sql
 from api.core.clock import utc_now
+from api.core.instances import new
 from api.customers import rules
 from api.customers.errors import CustomerNotFoundError
 from api.customers.models import PERSONAL_FIELDS, Customer, CustomerIdentity, Platform
@@ -284,13 +285,18 @@ async def _create(
     # identity unless that is known; on that rare conflict the customer row,
     # new and shared with no one, is deleted again.
     birthday_md = rules.month_day(values.get("birthday"))
-    customer = Customer(
-        store=store,
+    customer = new(
+        Customer,
+        store_id=store.id,
         birthday_md=birthday_md,
         **values,
     )
-    identity = CustomerIdentity(  # by id: the customer is not saved yet
-        store=store, customer_id=customer.id, platform=platform, external_id=external_id
+    identity = new(  # by id: the customer is not saved yet
+        CustomerIdentity,
+        store_id=store.id,
+        customer_id=customer.id,
+        platform=platform,
+        external_id=external_id,
     )
     if await sql.insert_unless_exists(identity, first=[sql.insert(customer)]):
         return customer

@@ -24,6 +24,7 @@ from api.connections.models import Connection
 from api.core import sql
 from api.core.clock import utc_now
 from api.core.errors import DomainError
+from api.core.instances import new
 from api.inbox.models import WebhookDelivery
 from api.membership import service as membership
 from api.orders import service as orders
@@ -129,7 +130,8 @@ async def receive(
 def _delivery(
     connection: Connection, topic: str, event_key: str | None, payload: dict[str, Any]
 ) -> WebhookDelivery:
-    return WebhookDelivery(
+    return new(
+        WebhookDelivery,
         store_id=connection.store_id,
         platform=connection.platform,
         shop_ref=connection.shop_ref,

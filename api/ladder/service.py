@@ -6,6 +6,7 @@ from uuid import UUID
 
 from api.core import sql
 from api.core.clock import utc_now
+from api.core.instances import new
 from api.customers.models import Customer
 from api.ladder import rules
 from api.ladder.models import StageChange
@@ -58,7 +59,8 @@ def move(
     )
     if stage == customer.stage:
         return Move(None)
-    change = StageChange(
+    change = new(
+        StageChange,
         store_id=store.id,
         customer_id=customer.id,
         from_stage=customer.stage,

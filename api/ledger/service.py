@@ -16,6 +16,7 @@ from tortoise.functions import Sum
 
 from api.core import sql
 from api.core.clock import utc_now
+from api.core.instances import new
 from api.customers.errors import CustomerNotFoundError
 from api.customers.models import NOTHING_DUE, Customer
 from api.ledger import rules
@@ -176,7 +177,8 @@ async def credit(
     expires_at = (
         earned_at + timedelta(days=program.expiry_days) if program.expiry_days else None
     )
-    transaction = PointsTransaction(
+    transaction = new(
+        PointsTransaction,
         store_id=store.id,
         customer_id=customer.id,
         kind=kind,
@@ -190,7 +192,8 @@ async def credit(
         idempotency_key=idempotency_key,
     )
     pending = available_at > now
-    lot = PointsLot(
+    lot = new(
+        PointsLot,
         store_id=store.id,
         customer_id=customer.id,
         origin_id=transaction.id,
@@ -240,7 +243,8 @@ async def debit(
         raise InsufficientPointsError(needed=points, available=available)
     taken = rules.allocate(rule_lots, points, now)
     customer.points_balance -= points
-    transaction = PointsTransaction(
+    transaction = new(
+        PointsTransaction,
         store_id=store.id,
         customer_id=customer.id,
         kind=kind,
@@ -298,7 +302,8 @@ async def plan_reversal(
     customer.points_pending -= from_pending
     customer.points_balance -= total - from_pending
     customer.points_lifetime -= total
-    transaction = PointsTransaction(
+    transaction = new(
+        PointsTransaction,
         store_id=store.id,
         customer_id=customer.id,
         kind=TransactionKind.REVERSE,

@@ -7,6 +7,7 @@ each writes what it takes back, the customer and the order in one round trip.
 from dataclasses import dataclass, field
 
 from api.core import sql
+from api.core.instances import new
 from api.customers.models import Customer
 from api.ladder import service as ladder
 from api.ledger import rules as ledger_rules
@@ -38,7 +39,8 @@ async def refund(
         eligible_minor=order.eligible_minor,
         total_minor=order.total_minor,
     )
-    refund = OrderRefund(
+    refund = new(
+        OrderRefund,
         store_id=store.id,
         order_id=order.id,
         refund_ref=refund_ref,

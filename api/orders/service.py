@@ -12,6 +12,7 @@ from uuid import UUID
 
 from api.core import sql
 from api.core.clock import utc_now
+from api.core.instances import new
 from api.customers import service as customers
 from api.customers.models import Customer, Platform
 from api.customers.rules import CustomerChanges
@@ -237,7 +238,8 @@ async def _returning_buyer_and_order(
 def _new_order(store: Store, customer_id: UUID | None, event: OrderEvent) -> Order:
     # Without a customer id when the statement that inserts it reads the id.
     owner = {} if customer_id is None else {"customer_id": customer_id}
-    return Order(
+    return new(
+        Order,
         store_id=store.id,
         **owner,
         platform=event.platform,
