@@ -143,6 +143,31 @@ async def owners(
     return found
 
 
+def locked_first_by_email(
+    store: Store, email: str, *, prefix: str
+) -> sql.Parent[Customer]:
+    """`first_by_email`, that customer locked, as a `sql.Parent` (PostgreSQL),
+    for a statement that locks a guest's customer, then their order. With
+    `LIMIT`, a first customer whose email changes or who is erased while this
+    waits for them is skipped, not replaced: no row, as if no one had the
+    email when it was locked."""
+    return sql.Parent(
+        Customer,
+        _first_by_email_sql(prefix),
+        (store.id, rules.normalize_email(email)),
+        prefix,
+    )
+
+
+@cache
+def _first_by_email_sql(prefix: str) -> str:
+    return (
+        f"SELECT {sql.columns(Customer, 'c', prefix)} FROM customers c"  # noqa: S608 - column names from the model
+        " WHERE c.store_id = $1 AND c.erased_at IS NULL AND c.email = $2"
+        " ORDER BY c.created_at, c.id LIMIT 1 FOR UPDATE OF c"
+    )
+
+
 async def first_by_email(store: Store, email: str) -> UUID | None:
     """The id of the store's first active customer with this email (a guest
     order goes to them), hand-written: every guest order asks."""

@@ -67,13 +67,13 @@ async def ingest(
         occurred_at=event.occurred_at.astimezone(UTC),
         updated_at=event.updated_at.astimezone(UTC),
     )
-    buyer_id = event.customer.external_id
     returning, asked = None, False
-    # Most events are a returning buyer's: they and their order in one round
-    # trip. One not found is created below without a second look.
-    if buyer_id and not buyer_unknown and sql.is_postgres():
+    # Most events are a returning buyer's or guest's: they and their order in
+    # one round trip. One not found is created below without a second look.
+    parent = None if buyer_unknown else _buyer(store, event)
+    if parent is not None:
         asked = True
-        returning = await _returning_buyer_and_order(store, event, buyer_id)
+        returning = await _returning_buyer_and_order(store, event, parent)
     if returning is not None:
         customer, order, created = returning
     else:
@@ -145,8 +145,9 @@ async def _customer_for(
 async def _known_customer_for(
     store: Store, event: OrderEvent, *, buyer_unknown: bool
 ) -> Customer | UUID:
-    """The customer, locked, when found by platform id (one statement for a
-    returning buyer) or created here; otherwise the id of the one found."""
+    """The customer, locked, when found by platform id or made or updated
+    here (`upsert` locks the one it finds; a new row is this transaction's
+    own); otherwise the id of the one found, for the caller to lock."""
     ref = event.customer
     platform = Platform(ref.platform)
     if not (ref.external_id or ref.email):
@@ -188,11 +189,12 @@ async def _known_customer_for(
         result = await customers.upsert(
             store, platform=platform, external_id=ref.external_id, changes=changes
         )
-        return result.customer.id
+        return result.customer
     email = (ref.email or "").strip().lower()
-    guest = await customers.first_by_email(store, email)
-    if guest is not None:
-        return guest
+    if not buyer_unknown:
+        guest = await customers.first_by_email(store, email)
+        if guest is not None:
+            return guest
     # A guest with no id anywhere: keyed by email on this platform, so repeats match.
     result = await customers.upsert(
         store,
@@ -200,22 +202,35 @@ async def _known_customer_for(
         external_id=f"email:{email}",
         changes=CustomerChanges({"email": email}),
     )
-    return result.customer.id
+    return result.customer
+
+
+def _buyer(store: Store, event: OrderEvent) -> sql.Parent[Customer] | None:
+    """The statement that finds and locks the event's customer, by platform
+    id, else (a guest) by email; None on SQLite, and for a refund that names
+    only its order."""
+    ref = event.customer
+    if not sql.is_postgres():
+        return None
+    if ref.external_id:
+        return customers.locked_by_external_id(
+            store,
+            platform=Platform(ref.platform),
+            external_id=ref.external_id,
+            prefix="buyer_",
+        )
+    if ref.email and ref.email.strip():
+        return customers.locked_first_by_email(store, ref.email, prefix="buyer_")
+    return None
 
 
 async def _returning_buyer_and_order(
-    store: Store, event: OrderEvent, buyer_id: str
+    store: Store, event: OrderEvent, parent: sql.Parent[Customer]
 ) -> tuple[Customer, Order, bool] | None:
-    """The buyer with this platform id, locked, and their order locked or
-    inserted, in one statement (PostgreSQL), where finding the buyer, then
-    the order, took two: most events of a returning buyer. None when no
-    customer has that id; then nothing was locked or written."""
-    parent = customers.locked_by_external_id(
-        store,
-        platform=Platform(event.customer.platform),
-        external_id=buyer_id,
-        prefix="buyer_",
-    )
+    """The buyer (`parent`), locked, and their order locked or inserted, in
+    one statement (PostgreSQL), where finding the buyer, then the order, took
+    two or three: most events of a returning buyer or guest. None when no
+    customer is found; then nothing was locked or written."""
     order_ref = event.order_ref.strip()
     customer, order, created = await sql.lock_or_insert_under(
         parent,

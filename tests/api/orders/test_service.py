@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from tortoise.transactions import in_transaction
 
+from api.core import sql
 from api.core.clock import utc_now
 from api.customers import service as customers
 from api.customers.models import Customer, CustomerIdentity, Platform
@@ -983,6 +984,75 @@ async def test_creating_a_customer_already_known_by_its_id_creates_nothing(
     assert again is None
     assert [c.id for c in await Customer.filter(store_id=store.store.id)] == [known.id]
     assert (await Customer.get(id=known.id)).email == known.email
+
+
+@pytest.mark.postgres
+async def test_a_returning_guest_and_their_order_are_locked_in_one_statement(
+    store: IssuedKeys,
+) -> None:
+    # given two customers with the guest's email, the older one erased
+    s = store.store
+    await make_spend_rule(s)
+    erased = await make_customer(s, external_id="gone", email="ada@example.com")
+    await Customer.filter(id=erased.id).update(erased_at=utc_now())
+    oldest = await make_customer(s, external_id="shop-9", email="ada@example.com")
+    await make_customer(s, external_id="shop-10", email="ada@example.com")
+
+    # when a guest pays with that email, and a guest with a new one pays
+    with count_queries() as counter:
+        paid = await ingest(s, _guest_event("g-1", " ADA@example.com"))
+    with count_queries() as counter_new:
+        first = await ingest(s, _guest_event("g-2", "new@example.com"))
+
+    # then the oldest active one and the order were found in one statement
+    by_email = [q for q in counter.statements if "c.email = $2" in q]
+    assert len(by_email) == 1 and "FROM orders t" in by_email[0], counter.statements
+    assert "FOR UPDATE OF c" in by_email[0]
+    assert not [q for q in counter.statements if "t.email = $2" in q]  # no other look
+    assert (paid.order.customer_id, paid.points_earned) == (oldest.id, 100)
+    await assert_ledger_consistent(oldest.id)
+    # and the new guest, asked for once, was made a customer by their email
+    asked = [
+        q for q in counter_new.statements if "c.email = $2" in q or "t.email = $2" in q
+    ]
+    assert len(asked) == 1, counter_new.statements
+    # and not read back to be locked: the row is the transaction's own
+    assert not [q for q in counter_new.statements if "t.id = $2" in q]
+    identity = await CustomerIdentity.get(external_id="email:new@example.com")
+    assert first.order.customer_id == identity.customer_id
+    await assert_ledger_consistent(first.order.customer_id)  # type: ignore[arg-type]
+
+
+@pytest.mark.postgres
+async def test_a_guests_order_holds_their_customer_until_it_commits(
+    store: IssuedKeys,
+) -> None:
+    s = store.store
+    known = await make_customer(s, external_id="shop-9", email="ada@example.com")
+    ingested, release = asyncio.Event(), asyncio.Event()
+
+    async def guest_order() -> None:
+        # placed, not paid: the customer's row is locked, not updated
+        placed = replace(_guest_event("g-1", "ada@example.com"), kind=PLACED)
+        async with in_transaction():
+            await ingest(s, placed)
+            ingested.set()
+            await release.wait()
+
+    task = asyncio.create_task(guest_order())
+    await ingested.wait()
+    try:
+        # (the order's foreign key alone holds a key share, which this passes)
+        with pytest.raises(Exception, match="could not obtain lock"):
+            async with in_transaction():
+                await sql.fetch_all(
+                    "SELECT id FROM customers WHERE id = $1 FOR NO KEY UPDATE NOWAIT",
+                    known.id,
+                )
+    finally:
+        release.set()
+        await task
+    assert (await Order.get(order_ref="g-1")).customer_id == known.id
 
 
 @pytest.mark.postgres
