@@ -33,7 +33,9 @@ class _Blueprint:
 
 def new(model: type[M], /, **values: Any) -> M:
     """`model(**values)`, the same attributes with the same values and types."""
-    blueprint = _blueprint(model)
+    # Before tortoise has set the models up, their fields are not all known
+    # yet: nothing is kept from then.
+    blueprint = _blueprint(model) if model._meta._inited else None
     if blueprint is None or not blueprint.slow.isdisjoint(values):
         return model(**values)
     instance = model.__new__(model)
