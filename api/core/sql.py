@@ -512,6 +512,73 @@ def _lock_or_insert_sql(model: type[Model], where: str, arguments: int) -> str:
     )
 
 
+async def lock_or_insert_after(
+    gate: Model, first: Sequence[Write], instance: M, where: str, *args: Any
+) -> tuple[bool, M | None, bool]:
+    """`insert_unless_exists(gate, first=first)`, then, only if `gate` was
+    inserted, `lock_or_insert(instance, where, *args)`: one statement on
+    PostgreSQL where they took two (a new customer with their identity, then
+    their first order). (inserted, row, created): `row` and `created` as
+    `lock_or_insert` gives them. When `gate` was not inserted, `first` ran
+    all the same and nothing of `instance`'s table was read, locked or
+    written: (False, None, False)."""
+    if not is_postgres():
+        if not await insert_unless_exists(gate, first=first):
+            return False, None, False
+        return (True, *await lock_or_insert(instance, where, *args))
+    writes = [*first, insert(gate)]
+    query = _lock_or_insert_after_sql(
+        tuple((each.sql, len(each.args)) for each in writes),
+        type(instance),
+        where,
+        len(args),
+    )
+    head_args = [arg for each in writes for arg in each.args]
+    row = (await fetch_all(query, *head_args, *args, *insert(instance).args))[0]
+    _saved(first)
+    gate._saved_in_db = bool(row["gated"])
+    if not gate._saved_in_db:
+        return False, None, False
+    if row["made"] is None:  # a concurrent insert committed: read it again
+        return True, None, False
+    if row["made"]:
+        instance._saved_in_db = True
+        return True, instance, True
+    return True, model_from(type(instance), row), False
+
+
+@lru_cache(maxsize=64)
+def _lock_or_insert_after_sql(
+    shapes: tuple[tuple[str, int], ...], model: type[Model], where: str, arguments: int
+) -> str:
+    clauses: list[str] = []
+    offset = 0
+    for n, (query, count) in enumerate(shapes):
+        renumbered = _renumbered(query, offset)
+        offset += count
+        if n < len(shapes) - 1:
+            clauses.append(f"w{n} AS ({renumbered})")
+        else:
+            clauses.append(f"gate AS ({renumbered} ON CONFLICT DO NOTHING RETURNING 1)")
+    where = _renumbered(where, offset)
+    offset += arguments
+    into, fields = _insert_into(model)
+    values = ", ".join(f"${offset + n}" for n in range(1, len(fields) + 1))
+    # `EXISTS` on the gate is an InitPlan, run before the child's table is
+    # read: when the gate's key was taken, nothing of the child is locked
+    # (the caller locks the key's owner first, then the child).
+    gated = "EXISTS (SELECT 1 FROM gate)"
+    return (
+        f"WITH {', '.join(clauses)},"  # noqa: S608 - names from the models, conditions from the callers' constants
+        f" found AS (SELECT {_all_columns(model, 't', '')} FROM {model._meta.db_table} t"
+        f" WHERE ({where}) AND {gated} FOR UPDATE),"
+        f" made AS ({into} SELECT {values} WHERE {gated}"
+        " ON CONFLICT DO NOTHING RETURNING 1)"
+        f" SELECT {gated} AS gated, o.* FROM (SELECT 1) one"
+        f" LEFT JOIN ({_found_or_made(model)}) o ON true"
+    )
+
+
 def _found_or_made(model: type[Model]) -> str:
     """The row `found` locked (made false), or a row of nulls when `made`
     inserted one (made true): what `lock_or_insert` statements answer."""

@@ -147,10 +147,10 @@ def locked_first_by_email(
     store: Store, email: str, *, prefix: str
 ) -> sql.Parent[Customer]:
     """`first_by_email`, that customer locked, as a `sql.Parent` (PostgreSQL),
-    for a statement that locks a guest's customer, then their order. With
-    `LIMIT`, a first customer whose email changes or who is erased while this
-    waits for them is skipped, not replaced: no row, as if no one had the
-    email when it was locked."""
+    for a statement that locks a guest's customer, then their order. A first
+    customer whose email changes or who is erased while this waits for their
+    lock is passed over for the next with the email (their row stays locked
+    until the transaction ends), as PostgreSQL rechecks a locked row."""
     return sql.Parent(
         Customer,
         _first_by_email_sql(prefix),
@@ -303,17 +303,48 @@ async def create(
     )
 
 
-async def _create(
+@dataclass(frozen=True)
+class NewCustomer:
+    """A customer and their identity, not written yet: the customer's insert
+    (`first`) runs in any case, the identity's unless its key is taken (a
+    concurrent first call won), and then the customer row must go
+    (`discard`): new and shared with no one."""
+
+    customer: Customer
+    identity: CustomerIdentity
+
+    @property
+    def first(self) -> list[sql.Write]:
+        return [sql.insert(self.customer)]
+
+    async def discard(self) -> None:
+        await self.customer.delete()
+
+
+def prepare(
+    store: Store,
+    *,
+    platform: Platform,
+    external_id: str,
+    changes: rules.CustomerChanges,
+) -> NewCustomer:
+    """`create`'s rows, for a statement that writes more after them (a new
+    buyer's first order); refuses what `create` refuses, before any write."""
+    return _prepared(
+        store,
+        platform,
+        rules.clean_external_id(external_id),
+        rules.clean_changes(changes, today=utc_now().date()),
+    )
+
+
+def _prepared(
     store: Store, platform: Platform, external_id: str, values: dict[str, object]
-) -> Customer | None:
-    # One statement, no savepoint (two round trips): the customer, then its
-    # identity unless that is known; on that rare conflict the customer row,
-    # new and shared with no one, is deleted again.
-    birthday_md = rules.month_day(values.get("birthday"))
+) -> NewCustomer:
     customer = new(
         Customer,
         store_id=store.id,
-        birthday_md=birthday_md,
+        birthday_md=rules.month_day(values.get("birthday")),
         **values,
     )
     identity = new(  # by id: the customer is not saved yet
@@ -323,9 +354,18 @@ async def _create(
         platform=platform,
         external_id=external_id,
     )
-    if await sql.insert_unless_exists(identity, first=[sql.insert(customer)]):
-        return customer
-    await customer.delete()  # the identity is known: a concurrent first call won
+    return NewCustomer(customer, identity)
+
+
+async def _create(
+    store: Store, platform: Platform, external_id: str, values: dict[str, object]
+) -> Customer | None:
+    # One statement, no savepoint (two round trips): the customer, then its
+    # identity unless that is known.
+    made = _prepared(store, platform, external_id, values)
+    if await sql.insert_unless_exists(made.identity, first=made.first):
+        return made.customer
+    await made.discard()
     return None
 
 

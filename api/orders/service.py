@@ -67,19 +67,23 @@ async def ingest(
         occurred_at=event.occurred_at.astimezone(UTC),
         updated_at=event.updated_at.astimezone(UTC),
     )
-    returning, asked = None, False
+    returning = None
     # Most events are a returning buyer's or guest's: they and their order in
     # one round trip. One not found is created below without a second look.
     parent = None if buyer_unknown else _buyer(store, event)
     if parent is not None:
-        asked = True
         returning = await _returning_buyer_and_order(store, event, parent)
+    unknown = buyer_unknown or parent is not None
+    # A new buyer with a platform id (most of a first backfill): made with
+    # their order in one round trip too.
+    new_buyer = returning is None and unknown and event.customer.external_id
+    if new_buyer and sql.is_postgres():
+        returning = await _new_buyer_and_order(store, event)
+        unknown = False  # when None, made meanwhile: looked up below
     if returning is not None:
         customer, order, created = returning
     else:
-        customer = await _customer_for(
-            store, event, buyer_unknown=buyer_unknown or asked
-        )
+        customer = await _customer_for(store, event, buyer_unknown=unknown)
         order, created = await _locked_order(store, customer, event)
     result = IngestResult(order=order, effects=["created"] if created else [])
     stale = not created and rules.is_stale(event, order.snapshot_at)
@@ -248,6 +252,39 @@ async def _returning_buyer_and_order(
         # (often the one that held the buyer): read with a new snapshot.
         order = await _winner(store, event.platform, order_ref)
     return customer, order, created
+
+
+async def _new_buyer_and_order(
+    store: Store, event: OrderEvent
+) -> tuple[Customer, Order, bool] | None:
+    """A buyer no customer has the platform id of, made, and their order
+    inserted (or, stored already under another customer, locked), in one
+    statement (PostgreSQL), where making them, then the order, took two.
+    None when a customer with that id was made meanwhile: then the new row
+    is deleted again and nothing of the order was touched."""
+    ref = event.customer
+    made = customers.prepare(
+        store,
+        platform=Platform(ref.platform),
+        external_id=ref.external_id or "",
+        changes=CustomerChanges({"email": ref.email} if ref.email else {}),
+    )
+    order_ref = event.order_ref.strip()
+    inserted, order, created = await sql.lock_or_insert_after(
+        made.identity,
+        made.first,
+        _new_order(store, made.customer.id, event),
+        ORDER_KEY,
+        store.id,
+        event.platform,
+        order_ref,
+    )
+    if not inserted:
+        await made.discard()
+        return None
+    if order is None:  # inserted by a delivery that committed meanwhile
+        order = await _winner(store, event.platform, order_ref)
+    return made.customer, order, created
 
 
 def _new_order(store: Store, customer_id: UUID | None, event: OrderEvent) -> Order:

@@ -14,7 +14,8 @@ from tortoise.transactions import in_transaction
 from api.core import sql
 from api.core.clock import utc_now
 from api.customers import service as customers
-from api.customers.models import Customer, Platform
+from api.customers.models import Customer, CustomerIdentity, Platform
+from api.customers.rules import CustomerChanges
 from api.db import APP_LABEL
 from api.inbox.models import WebhookDelivery
 from api.ledger.models import PointsLot, PointsTransaction, TransactionKind
@@ -519,3 +520,99 @@ async def test_lock_or_insert_under_reports_a_concurrent_first_insert(
     assert (child, created) == (None, False)
     stored = await Order.filter(store_id=store.store.id)
     assert [(o.name, o.customer_id) for o in stored] == [("#first", other.id)]
+
+
+def _new_customer(store: IssuedKeys, external_id: str) -> customers.NewCustomer:
+    return customers.prepare(
+        store.store,
+        platform=Platform.CUSTOM,
+        external_id=external_id,
+        changes=CustomerChanges({}),
+    )
+
+
+async def test_lock_or_insert_after_inserts_the_gate_then_the_child(
+    store: IssuedKeys,
+) -> None:
+    made = _new_customer(store, "cust-1")
+    key = (store.store.id, "shopify", "1001")
+    order = _order_1001(store, made.customer, "#1001")
+    with count_queries() as counter:
+        async with in_transaction():
+            result = await sql.lock_or_insert_after(
+                made.identity, made.first, order, ORDER_1001, *key
+            )
+    assert result == (True, order, True)
+    if sql.is_postgres():
+        assert counter.count == 1  # the customer, their identity and the order
+    stored = await Order.get(store_id=store.store.id, order_ref="1001")
+    assert stored.customer_id == made.customer.id
+    assert await CustomerIdentity.get(external_id="cust-1")
+    # again, for an order stored already: found, not inserted
+    again = _new_customer(store, "cust-2")
+    async with in_transaction():
+        gated, found, created = await sql.lock_or_insert_after(
+            again.identity,
+            again.first,
+            _order_1001(store, again.customer, "#again"),
+            ORDER_1001,
+            *key,
+        )
+    assert (gated, created) == (True, False)
+    assert found is not None and (found.id, found.name) == (order.id, "#1001")
+
+
+async def test_lock_or_insert_after_touches_nothing_of_the_child_when_the_gate_is_taken(
+    store: IssuedKeys,
+) -> None:
+    # given a known buyer and an order stored already
+    known = await make_customer(store.store, external_id="cust-1")
+    key = (store.store.id, "shopify", "1001")
+    async with in_transaction():
+        await sql.lock_or_insert(_order_1001(store, known, "#1001"), ORDER_1001, *key)
+    made = _new_customer(store, "cust-1")
+    ran, finish = asyncio.Event(), asyncio.Event()
+
+    async def taken() -> tuple[bool, Order | None, bool]:
+        async with in_transaction():
+            result = await sql.lock_or_insert_after(
+                made.identity,
+                made.first,
+                _order_1001(store, made.customer, "#other"),
+                ORDER_1001,
+                *key,
+            )
+            ran.set()
+            await finish.wait()
+        return result
+
+    # when a new customer's identity is taken, in a transaction still open
+    task = asyncio.create_task(taken())
+    try:
+        await ran.wait()
+        # then the order is not locked
+        if sql.is_postgres():
+            assert not await _order_locked_elsewhere(store)
+    finally:
+        finish.set()
+    # nor written, and the identity stayed its customer's
+    assert await task == (False, None, False)
+    assert [o.name for o in await Order.filter(store_id=store.store.id)] == ["#1001"]
+    identity = await CustomerIdentity.get(external_id="cust-1")
+    assert identity.customer_id == known.id
+    # and with no order stored under the key, none is inserted
+    again = _new_customer(store, "cust-1")
+    order = _order_1001(store, again.customer, "#1002")
+    order.order_ref = "1002"
+    async with in_transaction():
+        result = await sql.lock_or_insert_after(
+            again.identity,
+            again.first,
+            order,
+            ORDER_1001,
+            store.store.id,
+            "shopify",
+            "1002",
+        )
+    assert result == (False, None, False)
+    assert not await Order.filter(store_id=store.store.id, order_ref="1002").exists()

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import pytest
 import time_machine
 from tortoise.transactions import in_transaction
@@ -30,6 +31,7 @@ from api.rewards.models import Redemption, RedemptionStatus
 from api.stores.models import Store
 from api.stores.service import IssuedKeys
 from api.tiers.models import TierChange, TierChangeReason
+from tests.api.core.test_sql import _backend_pid, _until_blocked_by
 from tests.api.ledger.test_service import assert_ledger_consistent
 from tests.factories.customers import make_customer
 from tests.factories.program import (
@@ -945,14 +947,14 @@ async def test_concurrent_first_orders_of_a_new_buyer_make_one_customer(
     await make_spend_rule(store.store)
     barrier = asyncio.Barrier(10)
     outcomes: list[bool] = []
-    create = customers.create
+    make = orders_service._new_buyer_and_order
 
-    async def noted_create(*args: Any, **kwargs: Any) -> Customer | None:
-        created = await create(*args, **kwargs)
-        outcomes.append(created is not None)
-        return created
+    async def noted_make(*args: Any, **kwargs: Any) -> Any:
+        made = await make(*args, **kwargs)
+        outcomes.append(made is not None)
+        return made
 
-    monkeypatch.setattr(customers, "create", noted_create)
+    monkeypatch.setattr(orders_service, "_new_buyer_and_order", noted_make)
 
     async def order(n: int) -> IngestResult:
         await barrier.wait()
@@ -966,7 +968,7 @@ async def test_concurrent_first_orders_of_a_new_buyer_make_one_customer(
     assert await CustomerIdentity.filter(store_id=store.store.id).count() == 1
     assert (customer.paid_orders, customer.points_balance) == (10, 100)
     assert await PointsTransaction.filter(customer_id=customer.id).count() == 10
-    # one created it; those that raced it fell back to the locked upsert
+    # one made it with its order; those that raced it found it, locked
     assert outcomes.count(True) == 1 and outcomes.count(False) >= 1
 
 
@@ -990,13 +992,19 @@ async def test_creating_a_customer_already_known_by_its_id_creates_nothing(
 async def test_a_returning_guest_and_their_order_are_locked_in_one_statement(
     store: IssuedKeys,
 ) -> None:
-    # given two customers with the guest's email, the older one erased
+    # given three customers with the guest's email: the oldest erased, the
+    # oldest active one made last (so neither order of insertion answers)
     s = store.store
     await make_spend_rule(s)
     erased = await make_customer(s, external_id="gone", email="ada@example.com")
-    await Customer.filter(id=erased.id).update(erased_at=utc_now())
-    oldest = await make_customer(s, external_id="shop-9", email="ada@example.com")
     await make_customer(s, external_id="shop-10", email="ada@example.com")
+    oldest = await make_customer(s, external_id="shop-9", email="ada@example.com")
+    await Customer.filter(id=erased.id).update(
+        erased_at=utc_now(), created_at=utc_now() - timedelta(days=30)
+    )
+    await Customer.filter(id=oldest.id).update(
+        created_at=utc_now() - timedelta(days=20)
+    )
 
     # when a guest pays with that email, and a guest with a new one pays
     with count_queries() as counter:
@@ -1024,35 +1032,58 @@ async def test_a_returning_guest_and_their_order_are_locked_in_one_statement(
 
 
 @pytest.mark.postgres
-async def test_a_guests_order_holds_their_customer_until_it_commits(
+async def test_a_guests_customer_is_locked_before_their_order(
     store: IssuedKeys,
 ) -> None:
+    # given a guest's placed order, of the customer with their email
     s = store.store
+    await make_spend_rule(s)
     known = await make_customer(s, external_id="shop-9", email="ada@example.com")
-    ingested, release = asyncio.Event(), asyncio.Event()
+    async with in_transaction():
+        await ingest(s, replace(_guest_event("g-1", "ada@example.com"), kind=PLACED))
+    held, release, holders = asyncio.Event(), asyncio.Event(), []
 
-    async def guest_order() -> None:
-        # placed, not paid: the customer's row is locked, not updated
-        placed = replace(_guest_event("g-1", "ada@example.com"), kind=PLACED)
+    async def holder() -> None:  # another transaction holds the customer
         async with in_transaction():
-            await ingest(s, placed)
-            ingested.set()
+            holders.append(await _backend_pid())
+            await sql.fetch_all(
+                "SELECT id FROM customers WHERE id = $1 FOR NO KEY UPDATE", known.id
+            )
+            held.set()
             await release.wait()
 
-    task = asyncio.create_task(guest_order())
-    await ingested.wait()
+    async def payment() -> IngestResult:
+        async with in_transaction():
+            return await ingest(s, _guest_event("g-1", "ada@example.com"))
+
+    # when its payment arrives
+    holding = asyncio.create_task(holder())
+    await held.wait()
+    paying = asyncio.create_task(payment())
     try:
-        # (the order's foreign key alone holds a key share, which this passes)
-        with pytest.raises(Exception, match="could not obtain lock"):
-            async with in_transaction():
-                await sql.fetch_all(
-                    "SELECT id FROM customers WHERE id = $1 FOR NO KEY UPDATE NOWAIT",
-                    known.id,
-                )
+        # then it waits for the customer, holding nothing of the order yet
+        await _until_blocked_by(holders[0])
+        assert not await _order_locked(s, "g-1")
     finally:
         release.set()
-        await task
-    assert (await Order.get(order_ref="g-1")).customer_id == known.id
+        await holding
+    paid = await paying
+    assert (paid.order.customer_id, paid.points_earned) == (known.id, 100)
+
+
+async def _order_locked(store: Store, order_ref: str) -> bool:
+    """Whether another transaction holds the order's row lock."""
+    try:
+        async with in_transaction():
+            await sql.fetch_all(
+                "SELECT id FROM orders WHERE store_id = $1 AND order_ref = $2"
+                " FOR UPDATE NOWAIT",
+                store.id,
+                order_ref,
+            )
+    except asyncpg.LockNotAvailableError:
+        return True
+    return False
 
 
 @pytest.mark.postgres
@@ -1082,11 +1113,13 @@ async def test_a_returning_buyer_and_their_order_are_locked_in_one_statement(
         assert "FROM orders t" in reading_buyer[0]
     assert (paid.order.customer_id, paid.points_earned) == (known.id, 100)
     assert refund.points_reversed == 50
-    # and the new buyer, asked for once, was created, then their order inserted
+    # and the new buyer, asked for once, was made with their order in one
     asked = [q for q in counter_new.statements if "FROM customer_identities" in q]
     assert len(asked) == 1 and "FROM orders t" in asked[0]
     created = [q for q in counter_new.statements if 'INSERT INTO "customers"' in q]
-    assert len(created) == 1
+    assert len(created) == 1 and 'INSERT INTO "orders"' in created[0]
+    reading_order = [q for q in counter_new.statements if "FROM orders t" in q]
+    assert reading_order == [asked[0], created[0]]  # no lock or insert of its own
     newcomer = await customers.find_by_external_id(
         s, platform=Platform.CUSTOM, external_id="cust-new"
     )

@@ -288,16 +288,24 @@ async def test_a_failure_stops_the_run_at_the_last_page_fully_ingested(
     assert (await _reloaded(connection)).sync_cursor is None
 
 
-def _spy(monkeypatch: pytest.MonkeyPatch, name: str) -> list[tuple[str, Any]]:
-    """Each call of `customers.<name>`: the platform id, and what it gave."""
+def _spy_creations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """Each customer made for a new buyer: the platform id, and who was made
+    (None when one with that id existed after all). Alone (`customers.create`),
+    or (PostgreSQL) with their order in the same statement."""
     calls: list[tuple[str, Any]] = []
-    function = getattr(customers, name)
+    alone, with_order = customers.create, orders._new_buyer_and_order
 
-    async def spied(*args: Any, **kwargs: Any) -> Any:
-        calls.append((kwargs["external_id"], await function(*args, **kwargs)))
+    async def spied_alone(*args: Any, **kwargs: Any) -> Any:
+        calls.append((kwargs["external_id"], await alone(*args, **kwargs)))
         return calls[-1][1]
 
-    monkeypatch.setattr(customers, name, spied)
+    async def spied_with_order(store: Any, event: OrderEvent) -> Any:
+        made = await with_order(store, event)
+        calls.append((event.customer.external_id or "", made and made[0]))
+        return made
+
+    monkeypatch.setattr(customers, "create", spied_alone)
+    monkeypatch.setattr(orders, "_new_buyer_and_order", spied_with_order)
     return calls
 
 
@@ -328,7 +336,7 @@ async def test_a_pages_new_buyers_are_created_without_being_looked_up(
     connection = await custom_connection(store, settings)
     await make_customer(store.store, external_id="known")
     looked_up = _spy_lookups(monkeypatch)
-    created = _spy(monkeypatch, "create")
+    created = _spy_creations(monkeypatch)
     page = [
         order_event(ref="o-1", customer="new-1", amount=1_000),
         order_event(ref="o-2", customer="new-2", amount=2_000),
@@ -364,7 +372,7 @@ async def test_a_buyer_created_after_the_page_was_asked_about_is_found(
         return customers.Owners({}, {})
 
     monkeypatch.setattr(customers, "owners", nobody_known)
-    created = _spy(monkeypatch, "create")
+    created = _spy_creations(monkeypatch)
     # An old order, under the email the buyer had then.
     event = order_event(ref="o-1", customer="late", amount=5_000)
     event = replace(event, customer=replace(event.customer, email="old@example.com"))
