@@ -14,6 +14,11 @@ more order, with the constant (imports, migrations, start-up) cancelled.
 
 - `backfill`: `python -m bench.backfill --orders N`. The fake API answers from
   its own process, which is not counted; nor is PostgreSQL.
+Only user-space instructions are counted: the system calls that send and
+receive a statement, where most of a round trip's cost lies, are not. A
+change that saves round trips shows in `bench.backfill`'s CPU per order and
+in statement counts, hardly here.
+
 - `webhooks`: N signed Shopify `orders/paid` deliveries of returning buyers,
   each applied before its answer, handed to Ladder's ASGI app in process with
   no HTTP client or server around it, against the bench database (`make
