@@ -1,5 +1,7 @@
 """`instances.new` makes what tortoise's `Model(**values)` makes, for every model."""
 
+import subprocess
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
@@ -151,3 +153,30 @@ def _types(instance: Model) -> dict[str, type]:
 def _without(instance: Model, keys: set[str]) -> dict[str, Any]:
     compared: Callable[[Model], dict[str, Any]] = _comparable
     return {key: value for key, value in compared(instance).items() if key not in keys}
+
+
+def test_nothing_is_kept_from_before_tortoise_sets_the_models_up() -> None:
+    # Before Tortoise.init a model's link columns (store_id, customer_id) are
+    # not fields yet; a fresh process shows whether `new` remembered that.
+    code = """
+import asyncio, uuid
+from tortoise import Tortoise
+from api import db
+from api.core.instances import new
+from api.orders.models import Order
+
+new(Order, order_ref="early")
+store_id, customer_id = uuid.uuid4(), uuid.uuid4()
+
+async def main():
+    await Tortoise.init(config=db.tortoise_config("sqlite://:memory:"))
+    made = new(Order, store_id=store_id, customer_id=customer_id, order_ref="1")
+    assert (made.store_id, made.customer_id) == (store_id, customer_id), vars(made)
+    await Tortoise.close_connections()
+
+asyncio.run(main())
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr

@@ -616,3 +616,50 @@ async def test_lock_or_insert_after_touches_nothing_of_the_child_when_the_gate_i
         )
     assert result == (False, None, False)
     assert not await Order.filter(store_id=store.store.id, order_ref="1002").exists()
+
+
+@pytest.mark.postgres
+async def test_lock_or_insert_after_reports_a_concurrent_first_insert(
+    store: IssuedKeys,
+) -> None:
+    """The child's first insert by another transaction, committed while the
+    statement waited on it: the gate's rows stay, nothing of the child is
+    inserted, and the caller reads the winner."""
+    other = await make_customer(store.store, external_id="cust-2", email=None)
+    key = (store.store.id, "shopify", "1001")
+    inserted, commit = asyncio.Event(), asyncio.Event()
+    holders: list[int] = []
+
+    async def first() -> None:
+        async with in_transaction():
+            await sql.lock_or_insert(
+                _order_1001(store, other, "#first"), ORDER_1001, *key
+            )
+            holders.append(await _backend_pid())
+            inserted.set()
+            await commit.wait()
+
+    made = _new_customer(store, "cust-1")
+
+    async def second() -> tuple[bool, Order | None, bool]:
+        await inserted.wait()
+        async with in_transaction():
+            return await sql.lock_or_insert_after(
+                made.identity,
+                made.first,
+                _order_1001(store, made.customer, "#second"),
+                ORDER_1001,
+                *key,
+            )
+
+    winner, loser = asyncio.create_task(first()), asyncio.create_task(second())
+    await inserted.wait()
+    await _until_blocked_by(holders[0])  # the second, on the first insert
+    assert not loser.done()
+    commit.set()
+    await winner
+    assert await loser == (True, None, False)
+    stored = await Order.filter(store_id=store.store.id)
+    assert [(o.name, o.customer_id) for o in stored] == [("#first", other.id)]
+    identity = await CustomerIdentity.get(external_id="cust-1")
+    assert identity.customer_id == made.customer.id

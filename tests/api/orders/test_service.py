@@ -1087,6 +1087,43 @@ async def _order_locked(store: Store, order_ref: str) -> bool:
 
 
 @pytest.mark.postgres
+async def test_a_new_buyers_order_inserted_meanwhile_is_read_again(
+    store: IssuedKeys,
+) -> None:
+    # given another buyer's delivery that inserts order o-1 and has not
+    # committed yet
+    s = store.store
+    await make_spend_rule(s)
+    other = await make_customer(s, external_id="cust-2")
+    inserted, commit, holders = asyncio.Event(), asyncio.Event(), []
+
+    async def first() -> IngestResult:
+        async with in_transaction():
+            placed = await ingest(s, order_event(PLACED, ref="o-1", customer="cust-2"))
+            holders.append(await _backend_pid())
+            inserted.set()
+            await commit.wait()
+        return placed
+
+    async def second() -> IngestResult:
+        await inserted.wait()
+        async with in_transaction():
+            return await ingest(s, order_event(ref="o-1", customer="cust-new"))
+
+    # when a new buyer's payment of it waits on that insert, which commits
+    winner, loser = asyncio.create_task(first()), asyncio.create_task(second())
+    await inserted.wait()
+    await _until_blocked_by(holders[0])
+    commit.set()
+    placed, paid = await winner, await loser
+
+    # then the payment found the order as stored, and paid it
+    assert paid.order.id == placed.order.id and "paid" in paid.effects
+    stored = await Order.get(id=placed.order.id)
+    assert (stored.customer_id, stored.status) == (other.id, OrderStatus.PAID)
+
+
+@pytest.mark.postgres
 async def test_a_returning_buyer_and_their_order_are_locked_in_one_statement(
     store: IssuedKeys,
 ) -> None:
