@@ -130,7 +130,16 @@ def _db_columns(model: type[Model]) -> tuple[str, ...]:
     # In the model's field order, not `_meta.db_fields` (a set): the same
     # statement text in every process, as the server's logs and statistics
     # group it.
+    _check_set_up(model)
     return tuple(dict.fromkeys(model._meta.fields_db_projection.values()))
+
+
+def _check_set_up(model: type[Model]) -> None:
+    """Refuse a model tortoise has not set up: its link columns (store_id,
+    customer_id) are not fields yet, and the statements and mappers built
+    from it here are kept for good."""
+    if not model._meta._inited:
+        raise RuntimeError(f"{model.__name__} is used before Tortoise.init")
 
 
 def _columns_of(
@@ -184,6 +193,7 @@ def _row_mapper(
     conversions, without a keyword dict and a call per column. A page of 100
     customers maps in about half the time. tests/api/core/test_sql.py checks
     it against tortoise's own mapping for every model."""
+    _check_set_up(model)
     meta = model._meta
     wanted = _columns_of(model, fields)
 
@@ -338,6 +348,7 @@ def _insert_sql(model: type[Model]) -> tuple[str, tuple[str, ...]]:
 @cache
 def _insert_into(model: type[Model]) -> tuple[str, tuple[str, ...]]:
     """`INSERT INTO "table" (columns)` and the fields of those columns."""
+    _check_set_up(model)
     if model._meta.generated_db_fields:  # its new id would have to be read back
         raise TypeError(f"{model.__name__} has database-generated columns")
     # In the model's field order: the same text in every process.

@@ -2,6 +2,8 @@
 read pages as a connection needs them."""
 
 import asyncio
+import subprocess
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -663,3 +665,24 @@ async def test_lock_or_insert_after_reports_a_concurrent_first_insert(
     assert [(o.name, o.customer_id) for o in stored] == [("#first", other.id)]
     identity = await CustomerIdentity.get(external_id="cust-1")
     assert identity.customer_id == made.customer.id
+
+
+def test_sql_refuses_a_model_before_tortoise_sets_it_up() -> None:
+    # What api/core/sql.py builds from a model is kept for good: built before
+    # Tortoise.init it would lack the link columns, so it is refused.
+    code = """
+from api.core import sql
+from api.orders.models import Order
+
+for build in (lambda: sql.columns(Order, "t"), lambda: sql.insert(Order())):
+    try:
+        build()
+    except RuntimeError as error:
+        assert "before Tortoise.init" in str(error), error
+    else:
+        raise AssertionError("built before Tortoise.init")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
