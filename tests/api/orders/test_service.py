@@ -958,9 +958,15 @@ async def test_concurrent_first_orders_of_a_new_buyer_make_one_customer(
 
     async def order(n: int) -> IngestResult:
         await barrier.wait()
-        return await ingest(
-            store.store, order_event(ref=f"o-{n}", customer="new-buyer", amount=1_000)
-        )
+        # each in a transaction held open a moment, as a webhook's or a
+        # backfill batch's: the others' identity inserts wait on the first's
+        async with in_transaction():
+            result = await ingest(
+                store.store,
+                order_event(ref=f"o-{n}", customer="new-buyer", amount=1_000),
+            )
+            await asyncio.sleep(0.02)
+        return result
 
     results = await asyncio.gather(*(order(n) for n in range(10)))
     assert all(r.applied for r in results)
