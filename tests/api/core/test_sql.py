@@ -4,6 +4,7 @@ read pages as a connection needs them."""
 import asyncio
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -477,6 +478,43 @@ async def test_lock_or_insert_under_locks_the_parent_before_the_child(
     assert child is not None and child.name == "#1001" and created is False
 
 
+@dataclass
+class _HeldInsert:
+    """Order 1001's first insert, by a transaction left open until `commit`."""
+
+    task: asyncio.Task[None]
+    backend: int
+    commit: asyncio.Event
+
+    async def committed_once_blocking(self, waiting: asyncio.Task[Any]) -> None:
+        """Commits once `waiting` is blocked on this insert, not before."""
+        await _until_blocked_by(self.backend)
+        assert not waiting.done()
+        self.commit.set()
+        await self.task
+
+
+async def _first_insert_held(store: IssuedKeys, owner: Customer) -> _HeldInsert:
+    inserted, commit, backends = asyncio.Event(), asyncio.Event(), []
+
+    async def first() -> None:
+        async with in_transaction():
+            await sql.lock_or_insert(
+                _order_1001(store, owner, "#first"),
+                ORDER_1001,
+                store.store.id,
+                "shopify",
+                "1001",
+            )
+            backends.append(await _backend_pid())
+            inserted.set()
+            await commit.wait()
+
+    task = asyncio.create_task(first())
+    await inserted.wait()
+    return _HeldInsert(task, backends[0], commit)
+
+
 @pytest.mark.postgres
 async def test_lock_or_insert_under_reports_a_concurrent_first_insert(
     store: IssuedKeys,
@@ -487,21 +525,9 @@ async def test_lock_or_insert_under_reports_a_concurrent_first_insert(
     other = await make_customer(store.store, external_id="cust-2", email=None)
     customer = await make_customer(store.store, external_id="cust-1")
     key = (store.store.id, "shopify", "1001")
-    inserted, commit = asyncio.Event(), asyncio.Event()
-
-    holders: list[int] = []
-
-    async def first() -> None:
-        async with in_transaction():
-            await sql.lock_or_insert(
-                _order_1001(store, other, "#first"), ORDER_1001, *key
-            )
-            holders.append(await _backend_pid())
-            inserted.set()
-            await commit.wait()
+    first = await _first_insert_held(store, other)
 
     async def second() -> tuple[Any, Any, bool]:
-        await inserted.wait()
         async with in_transaction():
             return await sql.lock_or_insert_under(
                 _buyer(store),
@@ -511,12 +537,8 @@ async def test_lock_or_insert_under_reports_a_concurrent_first_insert(
                 *key,
             )
 
-    winner, loser = asyncio.create_task(first()), asyncio.create_task(second())
-    await inserted.wait()
-    await _until_blocked_by(holders[0])  # the second, on the first insert
-    assert not loser.done()
-    commit.set()
-    await winner
+    loser = asyncio.create_task(second())
+    await first.committed_once_blocking(loser)
     parent, child, created = await loser
     assert parent is not None and parent.id == customer.id
     assert (child, created) == (None, False)
@@ -629,22 +651,10 @@ async def test_lock_or_insert_after_reports_a_concurrent_first_insert(
     inserted, and the caller reads the winner."""
     other = await make_customer(store.store, external_id="cust-2", email=None)
     key = (store.store.id, "shopify", "1001")
-    inserted, commit = asyncio.Event(), asyncio.Event()
-    holders: list[int] = []
-
-    async def first() -> None:
-        async with in_transaction():
-            await sql.lock_or_insert(
-                _order_1001(store, other, "#first"), ORDER_1001, *key
-            )
-            holders.append(await _backend_pid())
-            inserted.set()
-            await commit.wait()
-
+    first = await _first_insert_held(store, other)
     made = _new_customer(store, "cust-1")
 
     async def second() -> tuple[bool, Order | None, bool]:
-        await inserted.wait()
         async with in_transaction():
             return await sql.lock_or_insert_after(
                 made.identity,
@@ -654,12 +664,8 @@ async def test_lock_or_insert_after_reports_a_concurrent_first_insert(
                 *key,
             )
 
-    winner, loser = asyncio.create_task(first()), asyncio.create_task(second())
-    await inserted.wait()
-    await _until_blocked_by(holders[0])  # the second, on the first insert
-    assert not loser.done()
-    commit.set()
-    await winner
+    loser = asyncio.create_task(second())
+    await first.committed_once_blocking(loser)
     assert await loser == (True, None, False)
     stored = await Order.filter(store_id=store.store.id)
     assert [(o.name, o.customer_id) for o in stored] == [("#first", other.id)]
