@@ -573,7 +573,7 @@ def _lock_or_insert_after_sql(
             clauses.append(f"gate AS ({renumbered} ON CONFLICT DO NOTHING RETURNING 1)")
     where = _renumbered(where, offset)
     offset += arguments
-    into, fields = _insert_into(model)
+    _, fields = _insert_into(model)
     values = ", ".join(f"${offset + n}" for n in range(1, len(fields) + 1))
     # `EXISTS` on the gate is an InitPlan, run before the child's table is
     # read: when the gate's key was taken, nothing of the child is locked
@@ -581,12 +581,23 @@ def _lock_or_insert_after_sql(
     gated = "EXISTS (SELECT 1 FROM gate)"
     return (
         f"WITH {', '.join(clauses)},"  # noqa: S608 - names from the models, conditions from the callers' constants
-        f" found AS (SELECT {_all_columns(model, 't', '')} FROM {model._meta.db_table} t"
-        f" WHERE ({where}) AND {gated} FOR UPDATE),"
-        f" made AS ({into} SELECT {values} WHERE {gated}"
-        " ON CONFLICT DO NOTHING RETURNING 1)"
+        f" {_found_and_made(model, where, gated, values, f'WHERE {gated}')}"
         f" SELECT {gated} AS gated, o.* FROM (SELECT 1) one"
         f" LEFT JOIN ({_found_or_made(model)}) o ON true"
+    )
+
+
+def _found_and_made(
+    model: type[Model], where: str, condition: str, values: str, source: str
+) -> str:
+    """The `found` and `made` clauses of a lock-or-insert under a condition:
+    the row matching `where` locked, else the row of `values` (selected
+    `source`) inserted, both only when `condition` holds."""
+    into, _ = _insert_into(model)
+    return (
+        f"found AS (SELECT {_all_columns(model, 't', '')}"  # noqa: S608 - names from the models, conditions from the callers' constants
+        f" FROM {model._meta.db_table} t WHERE ({where}) AND {condition} FOR UPDATE),"
+        f" made AS ({into} SELECT {values} {source} ON CONFLICT DO NOTHING RETURNING 1)"
     )
 
 
@@ -672,7 +683,7 @@ def _lock_or_insert_under_sql(
     where: str,
     arguments: int,
 ) -> str:
-    into, fields = _insert_into(model)
+    _, fields = _insert_into(model)
     if link not in fields:
         raise ValueError(f"{model.__name__} has no field {link}")
     child_columns = {*_db_columns(model), "made"}
@@ -690,14 +701,15 @@ def _lock_or_insert_under_sql(
     # InitPlan, run before the child's table is read, so the two rows are
     # always locked parent first, as the separate statements locked them.
     # `ON true` allows only a nested loop, with the parent outside.
+    found_and_made = _found_and_made(
+        model,
+        _renumbered(where, parent_arguments),
+        "EXISTS (SELECT 1 FROM p)",
+        ", ".join(picked),
+        "FROM p",
+    )
     return (
-        f"WITH p AS ({parent_sql}),"  # noqa: S608 - names from the models, conditions from the callers' constants
-        f" found AS (SELECT {_all_columns(model, 't', '')}"
-        f" FROM {model._meta.db_table} t"
-        f" WHERE ({_renumbered(where, parent_arguments)}) AND EXISTS (SELECT 1 FROM p)"
-        " FOR UPDATE),"
-        f" made AS ({into} SELECT {', '.join(picked)} FROM p"
-        " ON CONFLICT DO NOTHING RETURNING 1)"
+        f"WITH p AS ({parent_sql}), {found_and_made}"  # noqa: S608 - names from the models, conditions from the callers' constants
         f" SELECT p.*, o.* FROM p LEFT JOIN ({_found_or_made(model)}) o ON true"
     )
 
