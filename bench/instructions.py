@@ -120,7 +120,9 @@ async def drive_webhooks(count: int, base_url: str, name: str) -> None:
     first = time.time_ns() // 1000
     async with app.router.lifespan_context(app):
         for n in range(count):
-            raw = _order_webhook(first + n, 1_000_000 + 1 + n % 1_000, port=0)
+            # Buyers apart from the other size's run, which goes at once.
+            buyer = 1_000_000 + 1 + (count + n) % 50_000
+            raw = _order_webhook(first + n, buyer, port=0)
             head, body = raw.split(b"\r\n\r\n", 1)
             headers = []
             for line in head.decode().split("\r\n")[1:]:
