@@ -33,7 +33,8 @@ def clean_currency(currency: str) -> str:
 def clean_timezone(timezone: str) -> str:
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    # OSError: the name is looked up as a file (too long a name, a folder).
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise StoreError(
             StoreErrorCode.INVALID_TIMEZONE,
             "Timezone must be an IANA zone name, such as Europe/Paris.",

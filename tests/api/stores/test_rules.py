@@ -17,7 +17,11 @@ def test_currency_rejected(bad: str) -> None:
     assert raised.value.field == "currency"
 
 
-@pytest.mark.parametrize("bad", ["Mars/Olympus", "", "../etc/passwd"])
+@pytest.mark.parametrize(
+    # a folder of zones, and a name too long for a file (found by the fuzzer)
+    "bad",
+    ["Mars/Olympus", "", "../etc/passwd", "America", "Ṱ̺̺̕o͞ " * 20],
+)
 def test_timezone_rejected(bad: str) -> None:
     with pytest.raises(StoreError) as raised:
         rules.clean_timezone(bad)
