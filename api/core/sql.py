@@ -25,6 +25,8 @@ from tortoise.connection import get_connection
 from tortoise.fields import DatetimeField, Field
 from tortoise.models import Model
 
+from api.core.instances import bare
+
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 M = TypeVar("M", bound=Model)
 P = TypeVar("P", bound=Model)
@@ -217,12 +219,8 @@ def _row_mapper(
     partial = wanted is not None
 
     def build(row: Mapping[str, Any]) -> M:
-        instance = model.__new__(model)
+        instance = bare(model, saved=True, partial=partial, custom_pk=custom_pk)
         values = instance.__dict__
-        values["_partial"] = partial
-        values["_saved_in_db"] = True
-        values["_custom_generated_pk"] = custom_pk
-        values["_await_when_save"] = {}
         for key, name in native:
             values[name] = row[key]
         for key, name, kind in plain:
@@ -425,26 +423,40 @@ async def write(*writes: Write) -> None:
 
 def _combined(writes: Sequence[Write]) -> tuple[str, list[Any]]:
     """One statement: all but the last write in WITH clauses, then the last."""
-    args: list[Any] = []
-    for each in writes:
-        args.extend(each.args)
-    return _combined_sql(tuple((each.sql, len(each.args)) for each in writes)), args
+    return _combined_sql(_shapes(writes)), _args(writes)
+
+
+def _shapes(writes: Sequence[Write]) -> tuple[tuple[str, int], ...]:
+    return tuple((each.sql, len(each.args)) for each in writes)
+
+
+def _args(writes: Sequence[Write]) -> list[Any]:
+    return [arg for each in writes for arg in each.args]
 
 
 @lru_cache(maxsize=512)
 def _combined_sql(shapes: tuple[tuple[str, int], ...]) -> str:
     # Kept: the same few shapes come back on every order (renumbering them
     # was an eighth of a payment's ledger write).
+    (*first, last), _ = _numbered(shapes)
+    if not first:
+        return last
+    return f"WITH {_with_clauses(first)} {last}"
+
+
+def _numbered(shapes: tuple[tuple[str, int], ...]) -> tuple[list[str], int]:
+    """Each statement's placeholders numbered after those before it, and how
+    many arguments they take in all."""
     parts: list[str] = []
     offset = 0
     for query, arguments in shapes:
         parts.append(_renumbered(query, offset))
         offset += arguments
-    *first, last = parts
-    if not first:
-        return last
-    clauses = ", ".join(f"w{n} AS ({part})" for n, part in enumerate(first))
-    return f"WITH {clauses} {last}"
+    return parts, offset
+
+
+def _with_clauses(parts: Sequence[str]) -> str:
+    return ", ".join(f"w{n} AS ({part})" for n, part in enumerate(parts))
 
 
 def _saved(writes: Sequence[Write]) -> None:
@@ -538,14 +550,8 @@ async def lock_or_insert_after(
             return False, None, False
         return (True, *await lock_or_insert(instance, where, *args))
     writes = [*first, insert(gate)]
-    query = _lock_or_insert_after_sql(
-        tuple((each.sql, len(each.args)) for each in writes),
-        type(instance),
-        where,
-        len(args),
-    )
-    head_args = [arg for each in writes for arg in each.args]
-    row = (await fetch_all(query, *head_args, *args, *insert(instance).args))[0]
+    query = _lock_or_insert_after_sql(_shapes(writes), type(instance), where, len(args))
+    row = (await fetch_all(query, *_args(writes), *args, *insert(instance).args))[0]
     _saved(first)
     gate._saved_in_db = bool(row["gated"])
     if not gate._saved_in_db:
@@ -562,15 +568,11 @@ async def lock_or_insert_after(
 def _lock_or_insert_after_sql(
     shapes: tuple[tuple[str, int], ...], model: type[Model], where: str, arguments: int
 ) -> str:
-    clauses: list[str] = []
-    offset = 0
-    for n, (query, count) in enumerate(shapes):
-        renumbered = _renumbered(query, offset)
-        offset += count
-        if n < len(shapes) - 1:
-            clauses.append(f"w{n} AS ({renumbered})")
-        else:
-            clauses.append(f"gate AS ({renumbered} ON CONFLICT DO NOTHING RETURNING 1)")
+    (*first, gate), offset = _numbered(shapes)
+    clauses = [
+        *([_with_clauses(first)] if first else []),
+        f"gate AS ({gate} ON CONFLICT DO NOTHING RETURNING 1)",
+    ]
     where = _renumbered(where, offset)
     offset += arguments
     _, fields = _insert_into(model)

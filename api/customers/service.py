@@ -160,26 +160,23 @@ def locked_first_by_email(
 
 
 @cache
-def _first_by_email_sql(prefix: str) -> str:
+def _first_by_email_sql(prefix: str, *, locked: bool = True) -> str:
     return (
         f"SELECT {sql.columns(Customer, 'c', prefix)} FROM customers c"  # noqa: S608 - column names from the model
         " WHERE c.store_id = $1 AND c.erased_at IS NULL AND c.email = $2"
-        " ORDER BY c.created_at, c.id LIMIT 1 FOR UPDATE OF c"
+        " ORDER BY c.created_at, c.id LIMIT 1" + (" FOR UPDATE OF c" if locked else "")
     )
 
 
 async def first_by_email(store: Store, email: str) -> UUID | None:
     """The id of the store's first active customer with this email (a guest
     order goes to them), hand-written: every guest order asks."""
-    found = await sql.fetch_models(
-        Customer,
-        "t.store_id = $1 AND t.erased_at IS NULL AND t.email = $2",
+    row = await sql.fetch_one(
+        _first_by_email_sql("", locked=False),
         store.id,
         rules.normalize_email(email),
-        order_by="t.created_at, t.id",
-        fields=("id",),
     )
-    return found[0].id if found else None
+    return UUID(str(row["id"])) if row else None
 
 
 def search(

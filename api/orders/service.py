@@ -67,24 +67,9 @@ async def ingest(
         occurred_at=event.occurred_at.astimezone(UTC),
         updated_at=event.updated_at.astimezone(UTC),
     )
-    returning = None
-    # Most events are a returning buyer's or guest's: they and their order in
-    # one round trip. One not found is created below without a second look.
-    parent = None if buyer_unknown else _buyer(store, event)
-    if parent is not None:
-        returning = await _returning_buyer_and_order(store, event, parent)
-    unknown = buyer_unknown or parent is not None
-    # A new buyer with a platform id (most of a first backfill): made with
-    # their order in one round trip too.
-    new_buyer = returning is None and unknown and event.customer.external_id
-    if new_buyer and sql.is_postgres():
-        returning = await _new_buyer_and_order(store, event)
-        unknown = False  # when None, made meanwhile: looked up below
-    if returning is not None:
-        customer, order, created = returning
-    else:
-        customer = await _customer_for(store, event, buyer_unknown=unknown)
-        order, created = await _locked_order(store, customer, event)
+    customer, order, created = await _customer_and_order(
+        store, event, buyer_unknown=buyer_unknown
+    )
     result = IngestResult(order=order, effects=["created"] if created else [])
     stale = not created and rules.is_stale(event, order.snapshot_at)
     # A payment is a fact, like a refund: arriving after a newer (unpaid)
@@ -126,6 +111,31 @@ async def ingest(
     ):
         result.effects.append("reward codes used")
     return result
+
+
+async def _customer_and_order(
+    store: Store, event: OrderEvent, *, buyer_unknown: bool
+) -> tuple[Customer, Order, bool]:
+    """The event's customer, then its order, both locked (the order inserted
+    when new): (customer, order, created). On PostgreSQL most events take one
+    statement: a returning buyer's or guest's, or a new buyer's made with
+    their order."""
+    unknown = buyer_unknown
+    if not unknown:
+        parent = _buyer(store, event)
+        if parent is not None:
+            found = await _returning_buyer_and_order(store, event, parent)
+            if found is not None:
+                return found
+            unknown = True  # asked: made below without a second look
+    if unknown and event.customer.external_id and sql.is_postgres():
+        made = await _new_buyer_and_order(store, event)
+        if made is not None:
+            return made
+        unknown = False  # made meanwhile: looked up below
+    customer = await _customer_for(store, event, buyer_unknown=unknown)
+    order, created = await _locked_order(store, customer, event)
+    return customer, order, created
 
 
 def _took_back(result: IngestResult, done: reversals.Reversed) -> bool:
